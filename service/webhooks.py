@@ -1,0 +1,113 @@
+"""Webhook receivers: X, Meta and the generic signed webhook. Thin: the
+adapters under integrations/platforms verify and parse."""
+
+import json
+import time
+
+from flask import Blueprint, abort, current_app, jsonify, request
+
+from integrations.platforms import generic, meta, x
+from integrations.platforms.mention import PayloadError, SignatureError
+from service.errors import ApiError
+from service.intake import accept
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+def _load_json(body: bytes):
+    if request.mimetype != "application/json":
+        raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON") from None
+
+
+def _accepted(mentions, status: int):
+    saved = accept(mentions) if mentions else None
+    accepted = len(saved.ids) if saved else 0
+    duplicates = saved.duplicates if saved else 0
+    return jsonify(accepted=accepted, duplicates=duplicates), status
+
+
+def _checked(check, *args):
+    try:
+        return check(*args)
+    except SignatureError as error:
+        raise ApiError(401, str(error)) from None
+    except PayloadError as error:
+        raise ApiError(400, f"{error.field} {error.message}", field=error.field) from None
+
+
+@bp.post("/generic")
+def generic_webhook():
+    body = request.get_data(cache=True)
+    _checked(
+        generic.verify,
+        _settings().webhook_secret,
+        request.headers.get("X-Earshot-Timestamp"),
+        request.headers.get("X-Earshot-Signature"),
+        body,
+        time.time(),
+    )
+    mentions = _checked(generic.parse, _load_json(body))
+    return _accepted(mentions, 202)
+
+
+def _x_secrets():
+    settings = _settings()
+    if not (settings.x_consumer_secret or settings.x_oauth2_client_secret):
+        abort(404)
+    return settings.x_consumer_secret, settings.x_oauth2_client_secret
+
+
+@bp.get("/x")
+def x_crc():
+    consumer, oauth2 = _x_secrets()
+    token = request.args.get("crc_token", "")
+    if not token:
+        raise ApiError(400, "crc_token is required", field="crc_token")
+    return jsonify(response_token=x.crc_response_token(token, consumer, oauth2))
+
+
+@bp.post("/x")
+def x_webhook():
+    consumer, oauth2 = _x_secrets()
+    body = request.get_data(cache=True)
+    _checked(x.verify, body, request.headers, consumer, oauth2)
+    mentions = _checked(x.parse, _load_json(body))
+    return _accepted(mentions, 200)
+
+
+def _meta_settings():
+    settings = _settings()
+    if not (settings.meta_app_secret and settings.meta_verify_token):
+        abort(404)
+    return settings
+
+
+@bp.get("/meta")
+def meta_subscribe():
+    settings = _meta_settings()
+    challenge = meta.verify_subscription(
+        request.args.get("hub.mode"),
+        request.args.get("hub.verify_token"),
+        request.args.get("hub.challenge"),
+        settings.meta_verify_token,
+    )
+    if challenge is None:
+        raise ApiError(403, "hub.verify_token does not match")
+    return challenge, 200, {"Content-Type": "text/plain"}
+
+
+@bp.post("/meta")
+def meta_webhook():
+    settings = _meta_settings()
+    body = request.get_data(cache=True)
+    _checked(meta.verify, body, request.headers.get("X-Hub-Signature-256"), settings.meta_app_secret)
+    mentions = _checked(meta.parse, _load_json(body))
+    return _accepted(mentions, 200)

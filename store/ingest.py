@@ -1,0 +1,50 @@
+"""Storing incoming mentions durably, once per (source, id)."""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from integrations.platforms.mention import IncomingMention
+from store.schema import Mention
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass(frozen=True)
+class Saved:
+    ids: list[int]
+    duplicates: int
+
+
+def clock_start(created_at: datetime | None, received_at: datetime) -> datetime:
+    """The customer's clock starts when they posted; a missing or future time means now."""
+    if created_at is None or created_at > received_at:
+        return received_at
+    return created_at
+
+
+def _row(mention: IncomingMention, received_at: datetime) -> dict:
+    row = asdict(mention)
+    row["created_at"] = clock_start(mention.created_at, received_at)
+    row["received_at"] = received_at
+    row["signals"] = []
+    if mention.created_at is not None and mention.created_at != row["created_at"]:
+        row["extra"] = {**row["extra"], "_reported_created_at": mention.created_at.isoformat()}
+    return row
+
+
+def save_mentions(session: Session, mentions: list[IncomingMention], received_at: datetime) -> Saved:
+    """Insert what is new; a mention already stored counts as a duplicate. Does not commit."""
+    if not mentions:
+        return Saved([], 0)
+    insert = _INSERTS[session.get_bind().dialect.name]
+    statement = (
+        insert(Mention)
+        .values([_row(m, received_at) for m in mentions])
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(Mention.id)
+    )
+    ids = list(session.execute(statement).scalars())
+    return Saved(ids, len(mentions) - len(ids))

@@ -1,0 +1,215 @@
+"""Tables. Times are stored as naive UTC and read back as aware UTC."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Mention(Base):
+    """One post by a customer or by the brand, as a platform delivered it."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_mentions_source_external_id"),
+        Index("ix_mentions_pending", "processed_at", "received_at"),
+        Index("ix_mentions_author", "source", "author_id", "created_at"),
+        Index("ix_mentions_conversation", "source", "conversation_id"),
+        Index("ix_mentions_reply", "source", "in_reply_to"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    direction: Mapped[str] = mapped_column(String(8), default="inbound")
+    author_id: Mapped[str] = mapped_column(String(255))
+    author_handle: Mapped[str | None] = mapped_column(String(255))
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    author_followers: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+    brand: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(16))
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    # Processing: a worker claims a batch, classifies it, then sets processed_at.
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    complaint: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[int | None] = mapped_column(SmallInteger)
+    needs_reply: Mapped[bool | None] = mapped_column(Boolean)
+    urgency: Mapped[str | None] = mapped_column(String(16))
+    signals: Mapped[list] = mapped_column(JSON, default=list)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+
+    ticket: Mapped["Ticket | None"] = relationship(back_populates="mentions")
+
+
+class Ticket(Base):
+    """A customer's complaint that needs an answer, with its SLA clocks."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_open_author", "source", "author_id", "status"),
+        Index("ix_tickets_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    urgency: Mapped[str] = mapped_column(String(16))
+    urgency_set_by: Mapped[str] = mapped_column(String(64), default="model")
+    signals: Mapped[list] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str | None] = mapped_column(String(255))
+    author_id: Mapped[str] = mapped_column(String(255))
+    author_handle: Mapped[str | None] = mapped_column(String(255))
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(96))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    repeat_contacts: Mapped[int] = mapped_column(Integer, default=0)
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+    # SLA clocks. Each due_at is computed by the SLA rules from the policy of
+    # the ticket's urgency; next_deadline_at is the soonest pending alert time
+    # (warning, breach or reminder) so that a sweep is one indexed range query.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_response_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_response_met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolution_met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    next_deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+    mentions: Mapped[list[Mention]] = relationship(back_populates="ticket", order_by="Mention.created_at")
+    events: Mapped[list["TicketEvent"]] = relationship(order_by="TicketEvent.id")
+
+
+class TicketEvent(Base):
+    """Append-only history: who changed a ticket, what, and when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SlaAlert(Base):
+    """A warning, breach or reminder, recorded once per clock and deadline."""
+
+    __tablename__ = "sla_alerts"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock", "kind", "deadline_at", "sequence", name="uq_sla_alerts_once"),
+        Index("ix_sla_alerts_kind_at", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class SlackMessage(Base):
+    """The Slack outbox: every message Earshot means to send, sent in priority order."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (Index("ix_slack_messages_queue", "channel", "sent_at", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(96))
+    priority: Mapped[int] = mapped_column(SmallInteger, default=2)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class Label(Base):
+    """An agent's correction of the model, kept for retraining."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)

@@ -1,0 +1,168 @@
+"""Fixtures: a real PostgreSQL database and a real Redis database per test session,
+SQLite files per test, and the app wired to them.
+
+Several test sessions may run at once on one machine, so each takes its own
+PostgreSQL database and its own Redis database number.
+"""
+
+import json
+import os
+import shutil
+import time
+import uuid
+
+import pytest
+from redis import Redis
+from sqlalchemy import create_engine, text
+
+from core.config import parse_config
+from core.settings import Settings
+from integrations.platforms import generic
+from store import migrate
+from store.db import dispose_all, get_engine
+from store.schema import Base
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+PG_ADMIN_URL = os.environ.get("EARSHOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_HOST_URL = os.environ.get("EARSHOT_TEST_REDIS", "redis://127.0.0.1:6379")
+WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+SLACK_SIGNING_SECRET = "test-slack-signing-secret-0123"
+API_TOKEN = "test-api-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    name = f"earshot_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    migrate.upgrade(url)
+    yield url
+    dispose_all()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    dispose_all()
+    return path
+
+
+def _truncate_postgres(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with get_engine(url).begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, sqlite_template):
+    """Each database test runs against SQLite and against PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "earshot.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    yield url
+
+
+@pytest.fixture(scope="session")
+def redis_db():
+    """A Redis database number of our own, held by a lock key in database 0."""
+    lock = Redis.from_url(REDIS_HOST_URL + "/0")
+    for number in range(1, 16):
+        if lock.set(f"earshot:test-lock:{number}", os.getpid(), nx=True, ex=3600):
+            break
+    else:
+        pytest.fail("no free Redis database for this test session")
+    yield number
+    Redis.from_url(f"{REDIS_HOST_URL}/{number}").flushdb()
+    lock.delete(f"earshot:test-lock:{number}")
+
+
+@pytest.fixture
+def redis_url(redis_db, monkeypatch):
+    url = f"{REDIS_HOST_URL}/{redis_db}"
+    Redis.from_url(url).flushdb()
+    monkeypatch.setenv("REDIS_URL", url)
+    return url
+
+
+def make_settings(database_url: str, redis_url: str, **overrides) -> Settings:
+    values = dict(
+        database_url=database_url,
+        redis_url=redis_url,
+        webhook_secret=WEBHOOK_SECRET,
+        slack_signing_secret=SLACK_SIGNING_SECRET,
+        api_tokens=(API_TOKEN,),
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def config_data():
+    """The raw YAML mapping; tests may change it before `app` is built."""
+    return {
+        "slack": {"default_channel": "#support", "escalation_channel": "#support-escalations"},
+        "routes": [{"match": {"urgency": ["critical"]}, "channel": "#support-critical"}],
+    }
+
+
+@pytest.fixture
+def app_config(config_data):
+    return parse_config(config_data, "<test>")
+
+
+@pytest.fixture
+def settings(database_url, redis_url):
+    return make_settings(database_url, redis_url)
+
+
+@pytest.fixture
+def app(settings, app_config):
+    from service import create_app
+
+    app = create_app(settings, app_config)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def signed_headers(body: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> dict:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "Content-Type": "application/json",
+        "X-Earshot-Timestamp": str(timestamp),
+        "X-Earshot-Signature": generic.sign(secret, timestamp, body),
+    }
+
+
+def post_generic(client, payload, **kwargs):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post("/webhooks/generic", data=body, headers=signed_headers(body, **kwargs))
+
+
+def mention(external_id: str = "tw-1", text: str = "@acme my booking vanished", **fields) -> dict:
+    payload = {
+        "id": external_id,
+        "source": "x",
+        "author": {"id": "u42", "handle": "@jane", "name": "Jane", "followers": 1200},
+        "text": text,
+        "created_at": "2026-11-21T14:03:00Z",
+        "brand": "acme",
+    }
+    payload.update(fields)
+    return payload

@@ -1,0 +1,184 @@
+"""What happens to a ticket: opened, joined by a follow-up, answered, worked in Slack.
+
+Every change appends a TicketEvent, moves the SLA clocks (triage.sla), asks
+for the SLA checks to be rescheduled, and queues the Slack messages that show
+it (integrations.slack.outbox). Nothing here commits: the caller does, and
+delivery and scheduling happen after the commit.
+"""
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.config import TIERS, AppConfig
+from integrations.slack import outbox
+from store.schema import Label, Mention, Ticket, TicketEvent
+from triage import sla
+from workers.sla import schedule_checks
+
+OPEN_STATUSES = ("open", "claimed", "responded")
+
+
+def _event(session: Session, ticket: Ticket, type_: str, actor: str | None, at: datetime, **data) -> None:
+    session.add(TicketEvent(ticket_id=ticket.id, type=type_, actor=actor, at=at, data=data))
+    ticket.updated_at = at
+
+
+def _changed(session: Session, ticket: Ticket) -> None:
+    schedule_checks(session, ticket)
+    outbox.queue_ticket_update(session, ticket)
+
+
+def open_ticket(session: Session, mention: Mention, channel: str, config: AppConfig, at: datetime) -> Ticket:
+    ticket = Ticket(
+        status="open",
+        urgency=mention.urgency,
+        signals=list(mention.signals or []),
+        source=mention.source,
+        brand=mention.brand,
+        author_id=mention.author_id,
+        author_handle=mention.author_handle,
+        conversation_id=mention.conversation_id,
+        channel=channel,
+        created_at=mention.created_at,
+        updated_at=at,
+    )
+    session.add(ticket)
+    session.flush()
+    mention.ticket_id = ticket.id
+    sla.start(ticket, config.sla)
+    _event(session, ticket, "opened", "earshot", at, mention_id=mention.id, urgency=ticket.urgency, channel=channel)
+    schedule_checks(session, ticket)
+    outbox.queue_ticket_message(session, ticket)
+    return ticket
+
+
+def _raise_urgency(session: Session, ticket: Ticket, tier: str, config: AppConfig, at: datetime, reason: str) -> bool:
+    if TIERS.index(tier) >= TIERS.index(ticket.urgency):
+        return False
+    _event(session, ticket, "urgency_changed", "earshot", at, previous=ticket.urgency, urgency=tier, reason=reason)
+    ticket.urgency = tier
+    sla.urgency_changed(ticket, config.sla)
+    return True
+
+
+def waiting_for_brand(ticket: Ticket) -> bool:
+    """The customer is owed an answer right now."""
+    if ticket.status == "resolved":
+        return False
+    first_unanswered = ticket.first_response_met_at is None
+    follow_up_unanswered = ticket.next_response_started_at is not None and ticket.next_response_met_at is None
+    return first_unanswered or follow_up_unanswered
+
+
+def attach_follow_up(
+    session: Session, ticket: Ticket, mention: Mention, config: AppConfig, at: datetime, escalated_tier: str | None
+) -> None:
+    """A customer's further mention in the same conversation joins the ticket and its thread.
+
+    `escalated_tier` is the tier the urgency policy gives a repeat contact,
+    None when the customer was not waiting (or the mention needs no reply).
+    """
+    mention.ticket_id = ticket.id
+    repeat = escalated_tier is not None
+    if ticket.status == "resolved" and mention.needs_reply:
+        ticket.status = "open"
+        _event(session, ticket, "reopened", "earshot", at, mention_id=mention.id)
+    if repeat:
+        ticket.repeat_contacts += 1
+    _event(session, ticket, "follow_up", "earshot", at, mention_id=mention.id, repeat_contact=repeat)
+    if mention.needs_reply:
+        sla.customer_wrote(ticket, mention.created_at, config.sla)
+    if mention.urgency:
+        _raise_urgency(session, ticket, mention.urgency, config, at, "follow-up classified higher")
+    if repeat:
+        _raise_urgency(session, ticket, escalated_tier, config, at, "repeat contact while waiting")
+        ticket.signals = list(dict.fromkeys([*ticket.signals, *[s for s in mention.signals if s.startswith("repeat")]]))
+    outbox.queue_thread_note(session, ticket, follow_up_note(mention, repeat, ticket), f"follow-up:{mention.id}")
+    _changed(session, ticket)
+
+
+def follow_up_note(mention: Mention, repeat: bool, ticket: Ticket) -> str:
+    who = mention.author_handle or mention.author_id
+    if repeat:
+        return f"Repeat contact #{ticket.repeat_contacts} from {who} while waiting; urgency now {ticket.urgency}:\n{mention.text}"
+    return f"Follow-up from {who}:\n{mention.text}"
+
+
+def record_public_reply(session: Session, ticket: Ticket, reply: Mention, config: AppConfig, at: datetime) -> None:
+    """The brand answered in public on the platform."""
+    reply.ticket_id = ticket.id
+    sla.brand_replied(ticket, reply.created_at, config.sla)
+    if ticket.status in ("open", "claimed"):
+        ticket.status = "responded"
+    _event(session, ticket, "public_reply", reply.author_handle or reply.author_id, at, mention_id=reply.id)
+    outbox.queue_thread_note(session, ticket, f"Public reply sent:\n{reply.text}", f"reply:{reply.id}")
+    _changed(session, ticket)
+
+
+def claim(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
+    if ticket.status == "resolved":
+        return
+    ticket.claimed_by = actor
+    if ticket.status == "open":
+        ticket.status = "claimed"
+    _event(session, ticket, "claimed", actor, at)
+    _changed(session, ticket)
+
+
+def mark_responded(session: Session, ticket: Ticket, actor: str, at: datetime, config: AppConfig) -> None:
+    """An agent says the customer was answered in public: it stops the response clock."""
+    if ticket.status == "resolved":
+        return
+    sla.brand_replied(ticket, at, config.sla)
+    ticket.status = "responded"
+    ticket.claimed_by = ticket.claimed_by or actor
+    _event(session, ticket, "responded", actor, at)
+    _changed(session, ticket)
+
+
+def resolve(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
+    if ticket.status == "resolved":
+        return
+    ticket.status = "resolved"
+    sla.resolved(ticket, at)
+    _event(session, ticket, "resolved", actor, at)
+    _changed(session, ticket)
+
+
+def _label(session: Session, ticket: Ticket, kind: str, value: str, actor: str, at: datetime) -> None:
+    first = session.query(Mention).filter_by(ticket_id=ticket.id, direction="inbound").order_by(Mention.id).first()
+    session.add(
+        Label(
+            ticket_id=ticket.id,
+            mention_id=first.id if first else None,
+            text=first.text if first else "",
+            kind=kind,
+            value=value,
+            actor=actor,
+            created_at=at,
+        )
+    )
+
+
+def not_complaint(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
+    """Closes the ticket and keeps the correction as a training label."""
+    _label(session, ticket, "complaint", "0", actor, at)
+    _event(session, ticket, "not_complaint", actor, at)
+    if ticket.status != "resolved":
+        ticket.status = "resolved"
+        sla.resolved(ticket, at)
+    _changed(session, ticket)
+
+
+def set_urgency(session: Session, ticket: Ticket, tier: str, actor: str, at: datetime, config: AppConfig) -> None:
+    if tier not in TIERS:
+        raise ValueError(f"unknown urgency {tier!r}")
+    _label(session, ticket, "urgency", tier, actor, at)
+    if tier == ticket.urgency:
+        return
+    _event(session, ticket, "urgency_changed", actor, at, previous=ticket.urgency, urgency=tier)
+    ticket.urgency = tier
+    ticket.urgency_set_by = actor
+    sla.urgency_changed(ticket, config.sla)
+    _changed(session, ticket)

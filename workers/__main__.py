@@ -1,0 +1,85 @@
+"""Worker entry points.
+
+  python -m workers model       the classification worker (loads the model once)
+  python -m workers io          Slack delivery, SLA checks and maintenance; runs RQ's scheduler for timed jobs
+  python -m workers scheduler   the periodic jobs (run exactly one per deployment)
+
+Both workers are RQ SimpleWorkers: jobs run in the worker process itself. The
+model worker must: PyTorch is not fork-safe once its thread pools start, and a
+fork per job would also reload the model for every job.
+"""
+
+import importlib
+import os
+import sys
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from redis.exceptions import RedisError  # noqa: E402
+from rq import SimpleWorker  # noqa: E402
+from rq.cron import CronScheduler  # noqa: E402
+
+from core.logs import configure_logging  # noqa: E402
+from core.settings import ConfigError  # noqa: E402
+from workers import queues  # noqa: E402
+from workers.context import app_context  # noqa: E402
+from workers.periodic import PERIODIC_JOBS  # noqa: E402
+
+
+def _function(dotted: str):
+    module, name = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def run_model_worker(burst: bool = False) -> None:
+    from models.classifier import load_classifier
+
+    _, config = app_context()
+    load_classifier(config.model.threads)  # load before taking the first job
+    worker = SimpleWorker([queues.queue(queues.CLASSIFY)], connection=queues.connection())
+    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+
+
+def run_io_worker(burst: bool = False) -> None:
+    worker = SimpleWorker([queues.queue(name) for name in queues.IO_QUEUES], connection=queues.connection())
+    worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+
+
+def run_scheduler() -> None:
+    scheduler = CronScheduler(connection=queues.connection(), logging_level="WARNING")
+    for job in PERIODIC_JOBS:
+        scheduler.register(
+            _function(job.func),
+            job.queue,
+            interval=job.every_seconds,
+            job_timeout=job.timeout,
+            ttl=job.every_seconds * 2,  # a periodic run that waited past its next turn is dropped, not piled up
+            result_ttl=0,
+            name=job.name,
+        )
+    scheduler.start()
+
+
+ROLES = {"model": run_model_worker, "io": run_io_worker, "scheduler": run_scheduler}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ROLES:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        settings, _ = app_context()
+    except ConfigError as error:
+        print(f"earshot: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.secrets())
+    try:
+        ROLES[argv[0]]()
+    except RedisError as error:
+        print(f"earshot: Redis at {queues.redis_url()} is unreachable: {type(error).__name__}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,163 @@
+"""The classification job: claim what is waiting, classify it in one model pass,
+then open, join or answer tickets.
+
+A job is queued per accepted webhook request with that request's ids, but each
+job drains every pending mention in micro-batches: under a burst the first
+job forms full batches and later jobs find little or nothing left, while a
+lone mention is classified at once.
+"""
+
+import logging
+from datetime import timedelta
+
+import numpy as np
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from core.config import AppConfig
+from core.timeutil import utcnow
+from models.urgency import bump, decide
+from store.db import session_for
+from store.schema import Mention, Ticket
+from tickets import lifecycle
+from triage.routing import TicketFacts, choose_channel
+from workers.context import app_context
+
+log = logging.getLogger(__name__)
+STALE_CLAIM = timedelta(minutes=5)
+
+
+def claim_pending(session: Session, limit: int) -> list[int]:
+    """Mark up to `limit` unprocessed mentions as ours; a claim older than
+    STALE_CLAIM (its worker died) may be taken again."""
+    now = utcnow()
+    candidates = (
+        select(Mention.id)
+        .where(Mention.processed_at.is_(None))
+        .where(or_(Mention.claimed_at.is_(None), Mention.claimed_at < now - STALE_CLAIM))
+        .order_by(Mention.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.execute(candidates).scalars())
+    if ids:
+        session.execute(update(Mention).where(Mention.id.in_(ids)).values(claimed_at=now))
+    session.commit()
+    return ids
+
+
+def _conversation_ticket(session: Session, mention: Mention) -> Ticket | None:
+    """The ticket this mention continues: its reply chain, its conversation,
+    or the same author's unresolved ticket on the same source."""
+    if mention.in_reply_to:
+        parent = session.scalars(
+            select(Mention).where(Mention.source == mention.source, Mention.external_id == mention.in_reply_to)
+        ).first()
+        if parent is not None and parent.ticket_id is not None:
+            return session.get(Ticket, parent.ticket_id)
+    open_tickets = select(Ticket).where(Ticket.source == mention.source, Ticket.status.in_(lifecycle.OPEN_STATUSES))
+    if mention.conversation_id:
+        ticket = session.scalars(
+            open_tickets.where(Ticket.conversation_id == mention.conversation_id).order_by(Ticket.id.desc())
+        ).first()
+        if ticket is not None:
+            return ticket
+    return session.scalars(open_tickets.where(Ticket.author_id == mention.author_id).order_by(Ticket.id.desc())).first()
+
+
+def _apply_waiting_replies(session: Session, ticket: Ticket, mention: Mention, config: AppConfig) -> None:
+    """Brand replies that arrived before the mention they answer was classified."""
+    replies = session.scalars(
+        select(Mention)
+        .where(Mention.source == mention.source, Mention.in_reply_to == mention.external_id)
+        .where(Mention.direction == "outbound", Mention.ticket_id.is_(None), Mention.processed_at.is_not(None))
+        .order_by(Mention.created_at)
+    )
+    for reply in replies:
+        lifecycle.record_public_reply(session, ticket, reply, config, utcnow())
+
+
+def _route(mention: Mention, config: AppConfig) -> str:
+    facts = TicketFacts(
+        urgency=mention.urgency,
+        source=mention.source,
+        text=mention.text,
+        brand=mention.brand,
+        language=mention.language,
+        followers=mention.author_followers,
+    )
+    return choose_channel(config.routes, config.slack.default_channel, facts)
+
+
+def triage_inbound(session: Session, mention: Mention, prediction, config: AppConfig) -> None:
+    ticket = _conversation_ticket(session, mention)
+    repeat = 0
+    if ticket is not None and lifecycle.waiting_for_brand(ticket) and prediction.needs_reply:
+        repeat = ticket.repeat_contacts + 1
+    decision = decide(
+        prediction, mention.text, followers=mention.author_followers, repeat_contacts=repeat, policy=config.urgency
+    )
+    mention.complaint = float(prediction.complaint)
+    mention.severity = int(prediction.severity)
+    mention.needs_reply = bool(prediction.needs_reply)
+    mention.urgency = decision.tier
+    mention.signals = list(decision.signals)
+    mention.embedding = np.asarray(prediction.embedding, dtype=np.float16).tobytes()
+    now = utcnow()
+    if ticket is not None:
+        escalated = bump(ticket.urgency) if repeat else None
+        lifecycle.attach_follow_up(session, ticket, mention, config, now, escalated)
+    elif mention.needs_reply:
+        ticket = lifecycle.open_ticket(session, mention, _route(mention, config), config, now)
+        _apply_waiting_replies(session, ticket, mention, config)
+
+
+def triage_outbound(session: Session, reply: Mention, config: AppConfig) -> None:
+    """The brand's own post: a public reply when it answers a customer's mention."""
+    if not reply.in_reply_to:
+        return
+    parent = session.scalars(
+        select(Mention).where(Mention.source == reply.source, Mention.external_id == reply.in_reply_to)
+    ).first()
+    if parent is not None and parent.ticket_id is not None:
+        lifecycle.record_public_reply(session, session.get(Ticket, parent.ticket_id), reply, config, utcnow())
+
+
+def process(session: Session, mentions: list[Mention], classifier, config: AppConfig) -> None:
+    """Classify inbound mentions in one model pass, then triage in posting order."""
+    inbound = [m for m in mentions if m.direction == "inbound"]
+    predictions = dict(zip((m.id for m in inbound), classifier.predict([m.text for m in inbound]), strict=True))
+    for mention in sorted(mentions, key=lambda m: (m.created_at, m.id)):
+        try:
+            with session.begin_nested():
+                if mention.direction == "inbound":
+                    mention.model_version = classifier.model_version
+                    triage_inbound(session, mention, predictions[mention.id], config)
+                else:
+                    triage_outbound(session, mention, config)
+                mention.processed_at = utcnow()
+                session.flush()
+        except Exception:
+            # One bad mention must not sink its batch: it stays claimed and
+            # unprocessed, so reconciliation retries it after STALE_CLAIM.
+            log.exception("mention triage failed", extra={"mention_id": mention.id})
+
+
+def classify_batch(mention_ids: list[int] | None = None) -> int:
+    """RQ job. Returns how many mentions this run processed."""
+    from models.classifier import load_classifier
+
+    settings, config = app_context()
+    classifier = load_classifier(config.model.threads)
+    done = 0
+    session = session_for(settings.database_url)
+    try:
+        while ids := claim_pending(session, config.model.batch_size):
+            mentions = list(session.scalars(select(Mention).where(Mention.id.in_(ids))))
+            process(session, mentions, classifier, config)
+            session.commit()
+            done += len(ids)
+            log.info("mentions classified", extra={"mention_ids": ids, "requested": mention_ids})
+    finally:
+        session.close()
+    return done

@@ -1,0 +1,58 @@
+"""Queue names, the Redis connection, and enqueueing by dotted name.
+
+The web process enqueues by name ("workers.classify.classify_batch") so it
+never imports torch. Jobs take ids, never ORM objects.
+"""
+
+import logging
+import os
+from datetime import datetime
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+
+CLASSIFY = "classify"  # the model worker: SimpleWorker, the model loaded once
+SLACK = "slack"
+SLA = "sla"
+MAINTENANCE = "maintenance"
+IO_QUEUES = (SLA, SLACK, MAINTENANCE)  # in priority order
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+JOB_TIMEOUT = {CLASSIFY: 300, SLACK: 60, SLA: 60, MAINTENANCE: 300}
+FAILURE_TTL = 7 * 86400
+RESULT_TTL = 300
+
+log = logging.getLogger(__name__)
+_connections: dict[str, Redis] = {}
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def connection(url: str | None = None) -> Redis:
+    url = url or redis_url()
+    if url not in _connections:
+        # Short timeouts: a web request must not hang on a dead Redis; the
+        # mention is already committed and reconciliation will enqueue it.
+        _connections[url] = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+    return _connections[url]
+
+
+def queue(name: str, url: str | None = None) -> Queue:
+    return Queue(name, connection=connection(url), default_timeout=JOB_TIMEOUT[name])
+
+
+def enqueue(queue_name: str, func: str, *args, job_id: str | None = None, at: datetime | None = None,
+            retry: Retry | None = None, meta: dict | None = None, url: str | None = None):
+    """Enqueue `func` (dotted name) on `queue_name`; returns the job, or None when Redis is unreachable."""
+    options = dict(job_id=job_id, retry=retry, meta=meta or {}, failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL)
+    try:
+        target = queue(queue_name, url)
+        if at is not None:
+            return target.enqueue_at(at, func, *args, **options)
+        return target.enqueue(func, *args, **options)
+    except RedisError as error:
+        log.warning("enqueue failed; reconciliation will retry", extra={"func": func, "error": type(error).__name__})
+        return None
