@@ -1,4 +1,4 @@
-"""Accepting mentions: commit first, then enqueue their classification."""
+"""Accepting mentions: commit first, then make sure a classification job is queued."""
 
 import logging
 
@@ -6,21 +6,20 @@ from flask import current_app
 
 from core.timeutil import utcnow
 from integrations.platforms.mention import IncomingMention
-from store.db import transaction
+from store.db import get_engine
 from store.ingest import Saved, save_mentions
-from workers import queues
+from workers import classify_queue
 
 log = logging.getLogger(__name__)
-CLASSIFY_JOB = "workers.classify.classify_batch"
 
 
 def accept(mentions: list[IncomingMention]) -> Saved:
     """Store new mentions durably and queue them; Redis being down loses nothing."""
     settings = current_app.config["SETTINGS"]
-    with transaction(settings.database_url) as session:
-        saved = save_mentions(session, mentions, utcnow())
+    with get_engine(settings.database_url).begin() as connection:
+        saved = save_mentions(connection, mentions, utcnow())
     if saved.ids:
-        queues.enqueue(queues.CLASSIFY, CLASSIFY_JOB, saved.ids, url=settings.redis_url)
+        classify_queue.request_classification(saved.ids, settings.redis_url)
     log.info(
         "mentions accepted",
         extra={"mention_ids": saved.ids, "duplicates": saved.duplicates, "source": mentions[0].source},

@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from integrations.platforms.mention import IncomingMention
 from store.schema import Mention
@@ -35,16 +35,17 @@ def _row(mention: IncomingMention, received_at: datetime) -> dict:
     return row
 
 
-def save_mentions(session: Session, mentions: list[IncomingMention], received_at: datetime) -> Saved:
+def save_mentions(connection: Connection, mentions: list[IncomingMention], received_at: datetime) -> Saved:
     """Insert what is new; a mention already stored counts as a duplicate. Does not commit."""
     if not mentions:
         return Saved([], 0)
-    insert = _INSERTS[session.get_bind().dialect.name]
+    insert = _INSERTS[connection.dialect.name]
+    # One statement shape whatever the batch size, executed with a parameter
+    # list, so its compiled form is cached instead of rebuilt per request.
     statement = (
-        insert(Mention)
-        .values([_row(m, received_at) for m in mentions])
+        insert(Mention.__table__)
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(Mention.id)
+        .returning(Mention.__table__.c.id)
     )
-    ids = list(session.execute(statement).scalars())
+    ids = list(connection.execute(statement, [_row(m, received_at) for m in mentions]).scalars())
     return Saved(ids, len(mentions) - len(ids))

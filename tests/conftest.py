@@ -166,3 +166,32 @@ def mention(external_id: str = "tw-1", text: str = "@acme my booking vanished", 
     }
     payload.update(fields)
     return payload
+
+
+@pytest.fixture
+def worker_env(settings, config_data, tmp_path, monkeypatch):
+    """The environment a worker process reads (workers.context), matching `settings` and `config_data`."""
+    import yaml
+
+    from workers import context
+
+    path = tmp_path / "earshot.yaml"
+    path.write_text(yaml.safe_dump(config_data))
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("EARSHOT_CONFIG", str(path))
+    monkeypatch.setenv("WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SLACK_SIGNING_SECRET)
+    context.reset()
+    yield
+    context.reset()
+
+
+def run_jobs(redis_url: str, *queue_names: str) -> None:
+    """Run everything queued on `queue_names` in this process, as a worker would, then return."""
+    from rq import SimpleWorker
+
+    from workers import queues
+
+    worker = SimpleWorker([queues.queue(name, redis_url) for name in queue_names], connection=queues.connection(redis_url))
+    worker.work(burst=True, with_scheduler=False)

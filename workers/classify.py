@@ -21,6 +21,7 @@ from store.db import session_for
 from store.schema import Mention, Ticket
 from tickets import lifecycle
 from triage.routing import TicketFacts, choose_channel
+from workers.classify_queue import clear_flag
 from workers.context import app_context
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def classify_batch(mention_ids: list[int] | None = None) -> int:
 
     settings, config = app_context()
     classifier = load_classifier(config.model.threads)
+    clear_flag(settings.redis_url)
     done = 0
     session = session_for(settings.database_url)
     try:

@@ -8,8 +8,8 @@ from sqlalchemy import func, or_, select
 from core.timeutil import utcnow
 from store.db import session_for
 from store.schema import Mention
-from workers import queues
 from workers.classify import STALE_CLAIM
+from workers.classify_queue import request_classification
 from workers.context import app_context
 
 log = logging.getLogger(__name__)
@@ -30,5 +30,5 @@ def reconcile_mentions() -> int:
         )
     if stranded:
         log.warning("re-queueing stranded mentions", extra={"count": stranded})
-        queues.enqueue(queues.CLASSIFY, "workers.classify.classify_batch", None, url=settings.redis_url)
+        request_classification([], settings.redis_url)
     return stranded

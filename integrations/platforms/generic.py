@@ -12,6 +12,7 @@ from integrations.platforms.signing import hex_signature, same
 
 MAX_BATCH = 1000
 TOLERANCE_SECONDS = 300
+MAX_FOLLOWERS = 2**63 - 1  # the column is a signed 64-bit integer
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,31}$")
 _KNOWN = {"id", "source", "direction", "author", "text", "created_at", "url", "in_reply_to",
           "conversation_id", "brand", "language"}  # fmt: skip
@@ -43,6 +44,8 @@ def _text(item: dict, key: str, where: str, *, required=False, limit=255) -> str
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise PayloadError(f"{where}{key}", "must be a string")
     value = str(value)
+    if "\x00" in value:
+        raise PayloadError(f"{where}{key}", "must not contain NUL characters")
     if required and not value.strip():
         raise PayloadError(f"{where}{key}", "must not be empty")
     if limit and len(value) > limit:
@@ -63,19 +66,23 @@ def parse_one(item, where: str = "") -> IncomingMention:
     if not isinstance(author, dict):
         raise PayloadError(f"{where}author", "is required and must be an object with an id")
     followers = author.get("followers")
-    if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
+    if followers is not None and (
+        isinstance(followers, bool) or not isinstance(followers, int) or not 0 <= followers <= MAX_FOLLOWERS
+    ):
         raise PayloadError(f"{where}author.followers", "must be a non-negative integer")
     text = item.get("text")
     if not isinstance(text, str):
         raise PayloadError(f"{where}text", "is required and must be a string")
     if not text.strip():
         raise PayloadError(f"{where}text", "must not be empty")
+    if "\x00" in text:  # PostgreSQL text columns cannot hold NUL
+        raise PayloadError(f"{where}text", "must not contain NUL characters")
     created = item.get("created_at")
     created_at = None
     if created is not None:
         try:
             created_at = parse_instant(str(created))
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a date pushed past year 1 or 9999 by its offset
             raise PayloadError(f"{where}created_at", "must be an ISO 8601 time such as 2026-11-21T14:03:00Z") from None
     return IncomingMention(
         source=source,

@@ -122,6 +122,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('sent_at', store.schema.UtcDateTime(), nullable=True),
+    sa.Column('failed_at', store.schema.UtcDateTime(), nullable=True),
     sa.Column('slack_channel_id', sa.String(length=32), nullable=True),
     sa.Column('slack_ts', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_slack_messages_ticket_id_tickets')),

@@ -1,0 +1,171 @@
+"""Block Kit messages for tickets, built with slack_sdk's classes (which check Slack's limits).
+
+Everything a customer (or a platform) controls is escaped (`&`, `<`, `>`) and
+sent in `verbatim` text objects, so it can never ping, link or format itself.
+Only Earshot's own markup (`<@U…>`, `<!date…>`, links it builds) stays live.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    Option,
+    SectionBlock,
+    StaticSelectElement,
+)
+
+from core.config import TIERS
+from store.schema import Mention, Ticket
+
+SECTION_LIMIT = 3000
+CONTEXT_LIMIT = 2000
+FALLBACK_LIMIT = 300
+TRUNCATED = "… (truncated; full text in Earshot)"
+TIER_BADGES = {"critical": ":red_circle:", "high": ":large_orange_circle:", "normal": ":large_blue_circle:",
+               "low": ":white_circle:"}  # fmt: skip
+ACTIONS = ("ticket_claim", "ticket_responded", "ticket_resolve", "ticket_not_complaint")
+SET_URGENCY = "ticket_set_urgency"
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SAFE_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict]
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fit(raw: str, limit: int = SECTION_LIMIT) -> str:
+    """Escape `raw` and cut it so the escaped text, marker included, stays within `limit`."""
+    escaped = escape(raw)
+    if len(escaped) <= limit:
+        return escaped
+    budget = limit - len(TRUNCATED)
+    pieces, used = [], 0
+    for char in raw:  # cut on whole characters, never inside an entity such as &amp;
+        piece = escape(char)
+        if used + len(piece) > budget:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces) + TRUNCATED
+
+
+def slack_date(at: datetime) -> str:
+    """Shown in each reader's own time zone; the fallback is UTC."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def user(actor: str | None) -> str:
+    if actor and _SLACK_USER.match(actor):
+        return f"<@{actor}>"
+    return escape(actor or "someone")
+
+
+def link(url: str | None, label: str) -> str | None:
+    if not url or not _SAFE_URL.match(url):
+        return None
+    return f"<{escape(url)}|{escape(label)}>"
+
+
+def _text(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _state(ticket: Ticket) -> str:
+    if ticket.status == "claimed":
+        return f"Claimed by {user(ticket.claimed_by)}"
+    if ticket.status == "responded":
+        by = f" · handled by {user(ticket.claimed_by)}" if ticket.claimed_by else ""
+        return f"Responded{by}"
+    if ticket.status == "resolved":
+        return ":white_check_mark: Resolved"
+    return "Open, unclaimed"
+
+
+def _clock(ticket: Ticket) -> str | None:
+    clocks = (
+        ("First response", ticket.first_response_due_at, ticket.first_response_met_at,
+         ticket.first_response_breached),
+        ("Next response", ticket.next_response_due_at, ticket.next_response_met_at, ticket.next_response_breached),
+        ("Resolution", ticket.resolution_due_at, ticket.resolution_met_at, ticket.resolution_breached),
+    )  # fmt: skip
+    if ticket.status == "resolved":
+        return None
+    for name, due, met, breached in clocks:
+        if due is not None and met is None:
+            return f"{name} due {slack_date(due)}" + (" · *breached*" if breached else "")
+    return None
+
+
+def _author(ticket: Ticket, mention: Mention | None) -> str:
+    handle = escape(ticket.author_handle or ticket.author_id)
+    parts = [f"*{handle}*"]
+    if mention is not None and mention.author_name:
+        parts[0] += f" ({escape(mention.author_name)})"
+    if mention is not None and mention.author_followers is not None:
+        parts.append(f"{mention.author_followers:,} followers")
+    parts.append(f"on {escape(ticket.source)}")
+    original = link(mention.url if mention is not None else None, "original post")
+    if original:
+        parts.append(original)
+    return " · ".join(parts)
+
+
+def _actions(ticket: Ticket) -> ActionsBlock:
+    value = str(ticket.id)
+    buttons = [
+        ButtonElement(text="Claim", action_id="ticket_claim", value=value, style="primary"),
+        ButtonElement(text="Responded", action_id="ticket_responded", value=value),
+        ButtonElement(text="Resolve", action_id="ticket_resolve", value=value),
+        ButtonElement(text="Not a complaint", action_id="ticket_not_complaint", value=value, style="danger"),
+    ]
+    options = {tier: Option(value=f"{ticket.id}:{tier}", label=tier.capitalize()) for tier in TIERS}
+    select = StaticSelectElement(
+        placeholder="Set urgency",
+        action_id=SET_URGENCY,
+        options=list(options.values()),
+        initial_option=options.get(ticket.urgency),
+    )
+    return ActionsBlock(block_id=f"ticket:{ticket.id}", elements=[*buttons, select])
+
+
+def ticket_message(ticket: Ticket, mention: Mention | None) -> Message:
+    """The parent message: what happened, who, how urgent, by when, and the buttons to work it."""
+    tier = ticket.urgency or "normal"
+    headline = f"{TIER_BADGES.get(tier, '')} *{tier.upper()}* · Ticket #{ticket.id}"
+    if ticket.signals:
+        headline += "\n" + fit("Signals: " + ", ".join(map(str, ticket.signals)), SECTION_LIMIT - len(headline) - 1)
+    customer_text = mention.text if mention is not None else ""
+    status = [f"State: {_state(ticket)}"]
+    clock = _clock(ticket)
+    if clock:
+        status.append(clock)
+    blocks = [
+        SectionBlock(text=_text(headline)),
+        ContextBlock(elements=[_text(_author(ticket, mention)[:CONTEXT_LIMIT])]),
+        SectionBlock(text=_text(fit(customer_text) or " ")),
+        ContextBlock(elements=[_text(" · ".join(status))]),
+    ]
+    if ticket.status != "resolved":
+        blocks.append(_actions(ticket))
+    who = ticket.author_handle or ticket.author_id
+    fallback = f"[{tier.upper()}] Ticket #{ticket.id} from {escape(who)}: {fit(customer_text, FALLBACK_LIMIT)}"
+    return Message(text=fallback, blocks=[block.to_dict() for block in blocks])
+
+
+def note_message(text: str, prefix: str = "") -> Message:
+    """A thread note or an escalation: `text` is escaped; `prefix` is Earshot's own markup."""
+    lead = prefix + " " if prefix else ""
+    body = lead + fit(text, SECTION_LIMIT - len(lead))
+    return Message(text=lead + fit(text, FALLBACK_LIMIT), blocks=[SectionBlock(text=_text(body)).to_dict()])

@@ -1,0 +1,104 @@
+"""``python -m models classify | evaluate | train | report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from models.heads import ARTIFACT_DIR
+
+
+def classify(stdin=sys.stdin, stdout=sys.stdout, batch_lines: int = 64) -> None:
+    """JSON lines in, one JSON line out per input line, in order; a bad line gets an "error"."""
+    from models.classifier import load_classifier
+    from models.urgency import decide
+
+    clf = load_classifier()
+
+    def flush(pending):
+        valid = [(i, item) for i, item in enumerate(pending) if "error" not in item]
+        predictions = clf.predict([item["text"] for _, item in valid]) if valid else []
+        for (i, item), p in zip(valid, predictions):
+            tier = decide(p, item["text"], followers=None, repeat_contacts=0).tier
+            pending[i] = {
+                "id": item["id"],
+                "complaint": round(p.complaint, 4),
+                "severity": p.severity,
+                "urgency": tier,
+                "needs_reply": p.needs_reply,
+            }
+        for item in pending:
+            stdout.write(json.dumps(item) + "\n")
+        stdout.flush()
+
+    pending: list[dict] = []
+    for number, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        pending.append(_parse_line(line, number))
+        # Batches amortise the encoder call; flushing per batch keeps a pipe responsive.
+        if len(pending) >= batch_lines:
+            flush(pending)
+            pending = []
+    if pending:
+        flush(pending)
+
+
+def _parse_line(line: str, number: int) -> dict:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return {"id": None, "line": number, "error": f"invalid JSON: {exc.msg}"}
+    if not isinstance(item, dict):
+        return {"id": None, "line": number, "error": "expected a JSON object"}
+    if not isinstance(item.get("text"), str):
+        return {"id": item.get("id"), "line": number, "error": "'text' must be a string"}
+    return {"id": item.get("id"), "text": item["text"]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("classify", help="JSON lines {id, text} on stdin -> predictions on stdout")
+    evaluate = commands.add_parser("evaluate", help="macro-F1 and confusion matrices on a CSV")
+    evaluate.add_argument("--data", required=True, help="CSV with text and is_complaint/severity")
+    evaluate.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    train = commands.add_parser("train", help="fit the heads and write the artifact")
+    train.add_argument("--xfincorp", required=True)
+    train.add_argument("--airline", required=True)
+    train.add_argument("--labels-db", help="SQLAlchemy URL of the database with agent labels")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", type=Path, default=ARTIFACT_DIR)
+    report = commands.add_parser("report", help="regenerate EVALUATION.md")
+    report.add_argument("--xfincorp", required=True)
+    report.add_argument("--airline", required=True)
+    report.add_argument("--compare-encoder", action="append", default=[], metavar="DIR")
+    report.add_argument("--seed", type=int, default=0)
+    report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
+    args = parser.parse_args(argv)
+
+    if args.command == "classify":
+        classify()
+    elif args.command == "evaluate":
+        from models.classifier import build_classifier
+        from models.evaluate import evaluate_file
+
+        print(evaluate_file(args.data, build_classifier(args.artifact)))
+    elif args.command == "train":
+        from models.train import train as train_heads
+
+        heads = train_heads(args.xfincorp, args.airline, args.labels_db, args.seed, args.out)
+        print(json.dumps(heads.meta, indent=2, sort_keys=True))
+        print(f"wrote {args.out}")
+    else:
+        from models.report import write_report
+
+        write_report(args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The classifier the workers call: encoder + heads, loaded once per process.
+
+    clf = load_classifier()
+    clf.predict(["@acme you charged me twice"])  # -> [Prediction(...)]
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
+from models.reply import needs_reply
+
+# Measured by bench/bench_model.py on 2 cores (EVALUATION.md): throughput is flat from 16 up,
+# and a smaller batch keeps a worker's peak memory and per-job latency low.
+BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Prediction:
+    complaint: float  # probability 0..1
+    severity: int  # 0..4, Jin & Aletras (2021); 0 means not a complaint
+    needs_reply: bool
+    embedding: np.ndarray  # float32, L2-normalised; for incident clustering
+
+
+class Classifier:
+    def __init__(self, encoder, heads: Heads, version: str, batch_size: int = BATCH_SIZE):
+        self.encoder = encoder
+        self.heads = heads
+        self.model_version = version
+        self.batch_size = batch_size
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        vectors = self.encoder.encode(texts, batch_size=self.batch_size)
+        return self.predict_vectors(vectors, texts)
+
+    def predict_vectors(self, vectors: np.ndarray, texts: list[str]) -> list[Prediction]:
+        """Heads only, for embeddings already computed (evaluation reuses cached ones)."""
+        if not len(texts):
+            return []
+        complaint = self.heads.complaint.probabilities(vectors)
+        severity = self.heads.severity.probabilities(vectors).argmax(axis=1) + 1
+        sentiment = self.heads.sentiment.probabilities(vectors)
+        threshold = self.heads.complaint_threshold
+        out = []
+        for i, text in enumerate(texts):
+            p = float(complaint[i])
+            is_complaint = p >= threshold
+            out.append(
+                Prediction(
+                    complaint=p,
+                    severity=int(severity[i]) if is_complaint else 0,
+                    needs_reply=needs_reply(text, is_complaint, float(sentiment[i, 2])),
+                    embedding=vectors[i],
+                )
+            )
+        return out
+
+
+def build_classifier(artifact_dir: Path | None = None, threads: int | None = None) -> Classifier:
+    """Uncached constructor, for evaluating an artifact other than the shipped one."""
+    from models.encoder import ENCODER_NAME, Encoder
+
+    artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
+    heads = load_heads(artifact_dir)
+    version = f"{ENCODER_NAME}+heads-{artifact_hash(artifact_dir)}"
+    return Classifier(Encoder(threads=threads), heads, version)
+
+
+_loaded: Classifier | None = None
+_loading = threading.Lock()
+
+
+def load_classifier(threads: int | None = None) -> Classifier:
+    """The shipped model, loaded once per process (a worker keeps it between jobs).
+
+    ``threads`` sets torch's intra-op threads at that first load; later calls return the same
+    instance whatever they pass.
+    """
+    global _loaded
+    with _loading:
+        if _loaded is None:
+            _loaded = build_classifier(threads=threads)
+    return _loaded

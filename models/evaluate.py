@@ -1,0 +1,139 @@
+"""Scores: ``evaluate`` on one labelled file, and ``report`` which regenerates EVALUATION.md."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.model_selection import train_test_split
+
+from models.datasets import UNKNOWN, Labelled, embed_cached, read_csv, sample
+
+OOD_FILE = Path(__file__).parent / "data" / "ood_tweets.csv"
+COMPARE_ROWS = 1500  # per dataset: the larger encoders embed a few texts a second on 2 cores
+
+
+def confusion_text(y_true, y_pred, labels) -> str:
+    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    width = max(6, *(len(str(v)) + 1 for v in matrix.flat))
+    lines = ["true\\pred " + "".join(f"{label:>{width}}" for label in labels)]
+    for label, row in zip(labels, matrix):
+        lines.append(f"{label!s:>9} " + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+def score_block(name: str, y_true, y_pred, labels) -> str:
+    f1 = f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    return f"{name} macro-F1: {f1:.3f} (n={len(y_true)})\n{confusion_text(y_true, y_pred, labels)}"
+
+
+def predictions_scores(data: Labelled, predictions) -> list[str]:
+    """Complaint and severity blocks for whichever labels the file has."""
+    blocks = []
+    known = data.complaint != UNKNOWN
+    if known.any():
+        predicted = np.array([int(p.severity > 0) for p in predictions])
+        blocks.append(score_block("complaint", data.complaint[known], predicted[known], [0, 1]))
+    rated = data.severity != UNKNOWN
+    if rated.any():
+        predicted = np.array([p.severity for p in predictions])
+        labels = [0, 1, 2, 3, 4]
+        blocks.append(score_block("severity", data.severity[rated], predicted[rated], labels))
+    return blocks
+
+
+def evaluate_file(path, classifier) -> str:
+    data = read_csv(path)
+    return "\n\n".join(predictions_scores(data, classifier.predict(data.texts)))
+
+
+def macro_f1(y_true, y_pred) -> float:
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def texts_per_second(encoder, texts: list[str], batch_size: int) -> float:
+    encoder.encode(texts[:batch_size], batch_size)  # warm-up: first call allocates
+    start = time.perf_counter()
+    encoder.encode(texts, batch_size)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def _heads_scores(heads, x, data: Labelled) -> dict:
+    from models.classifier import Classifier
+
+    predictions = Classifier(None, heads, "eval").predict_vectors(x, data.texts)
+    complaint = np.array([int(p.severity > 0) for p in predictions])
+    out = {"complaint": macro_f1(data.complaint, complaint)}
+    if (data.severity != UNKNOWN).all():
+        out["severity"] = macro_f1(data.severity, [p.severity for p in predictions])
+    return out
+
+
+def _split(data: Labelled, x, strata, seed):
+    train_idx, test_idx = train_test_split(
+        np.arange(len(data)), test_size=0.2, stratify=strata, random_state=seed
+    )
+    return data.subset(train_idx), x[train_idx], data.subset(test_idx), x[test_idx]
+
+
+def held_out(fin, fin_x, air, air_x, seed) -> dict:
+    """Heads trained on 80% of both files, as shipped; scored on the other 20% of each."""
+    from models.heads import Heads
+    from models.train import balance_sources, choose_complaint_c, choose_threshold, fit_heads
+
+    fin_tr, fin_tr_x, fin_te, fin_te_x = _split(fin, fin_x, fin.severity, seed)
+    air_tr, air_tr_x, air_te, air_te_x = _split(air, air_x, air.complaint, seed)
+    c, _ = choose_complaint_c(fin_tr_x, fin_tr, air_tr_x, air_tr, seed)
+    threshold, _ = choose_threshold(fin_tr_x, fin_tr, air_tr_x, air_tr, c, seed)
+    parts = balance_sources([fin_tr, air_tr])
+    heads = Heads(*fit_heads(parts, [fin_tr_x, air_tr_x], c, seed), {"complaint_threshold": threshold})
+    return {
+        "xfincorp": _heads_scores(heads, fin_te_x, fin_te),
+        "airline": _heads_scores(heads, air_te_x, air_te),
+        "c": c,
+        "threshold": threshold,
+    }
+
+
+def cross_domain(fin, fin_x, air, air_x, c, threshold, seed) -> dict:
+    """Trained on one industry only, scored on the other: the closest proxy for unseen ones."""
+    from models.heads import Heads
+    from models.train import fit_heads
+
+    out = {}
+    for name, (src, src_x, dst, dst_x) in {
+        "xfincorp -> airline": (fin, fin_x, air, air_x),
+        "airline -> xfincorp": (air, air_x, fin, fin_x),
+    }.items():
+        complaint, _, _ = fit_heads([src], [src_x], c, seed)
+        # The severity and sentiment heads need xfincorp's labels; they don't affect complaint F1.
+        _, severity, sentiment = fit_heads([fin], [fin_x], c, seed)
+        heads = Heads(complaint, severity, sentiment, {"complaint_threshold": threshold})
+        out[name] = _heads_scores(heads, dst_x, dst)["complaint"]
+    return out
+
+
+def compare_encoders(encoder_dirs, fin, air, seed) -> list[dict]:
+    from models.encoder import Encoder
+    from models.train import cross_domain_complaint
+
+    fin_s, air_s = sample(fin, COMPARE_ROWS, seed), sample(air, COMPARE_ROWS, seed)
+    rows = []
+    for directory in encoder_dirs:
+        encoder = Encoder(directory, threads=2)
+        fin_x, air_x = embed_cached(encoder, fin_s.texts), embed_cached(encoder, air_s.texts)
+        to_air, to_fin = cross_domain_complaint(fin_x, fin_s, air_x, air_s, 0.3, seed)
+        weights = sum(f.stat().st_size for f in Path(directory).glob("*.safetensors"))
+        rows.append(
+            {
+                "encoder": Path(directory).name,
+                "dim": encoder.dim,
+                "weights_mb": weights / 2**20,
+                "xfincorp -> airline": to_air,
+                "airline -> xfincorp": to_fin,
+                "texts_per_s": texts_per_second(encoder, fin_s.texts[:256], 16),
+            }
+        )
+    return rows

@@ -1,0 +1,82 @@
+"""The small trained heads on top of the frozen encoder, and their on-disk artifact.
+
+Each head is a linear layer (multinomial or binary logistic regression), so the artifact is a few
+kilobytes of float32 in ``heads.safetensors`` plus ``heads.json`` (metadata and figures).
+Inference is plain numpy: no scikit-learn in the workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+ARTIFACT_DIR = Path(__file__).parent / "artifacts"
+WEIGHTS_FILE = "heads.safetensors"
+META_FILE = "heads.json"
+# Order of the rows of each head's weight matrix.
+HEAD_CLASSES = {
+    "complaint": [1],  # one logit: P(complaint)
+    "severity": [1, 2, 3, 4],  # given a complaint
+    "sentiment": ["negative", "neutral", "positive"],
+}
+
+
+@dataclass
+class LinearHead:
+    weight: np.ndarray  # (classes, dim); one row for a binary head
+    bias: np.ndarray  # (classes,)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.weight.T + self.bias
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = self.logits(x)
+        if z.shape[1] == 1:
+            return 1.0 / (1.0 + np.exp(-z[:, 0]))
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Heads:
+    complaint: LinearHead
+    severity: LinearHead
+    sentiment: LinearHead
+    meta: dict
+
+    @property
+    def complaint_threshold(self) -> float:
+        return float(self.meta.get("complaint_threshold", 0.5))
+
+    def save(self, directory: Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        tensors = {}
+        for name in HEAD_CLASSES:
+            head = getattr(self, name)
+            tensors[f"{name}.weight"] = np.ascontiguousarray(head.weight, dtype=np.float32)
+            tensors[f"{name}.bias"] = np.ascontiguousarray(head.bias, dtype=np.float32)
+        save_file(tensors, str(directory / WEIGHTS_FILE))
+        (directory / META_FILE).write_text(json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
+        return directory
+
+
+def artifact_hash(directory: Path) -> str:
+    """Short content hash of the weights: the model version changes exactly when they do."""
+    return hashlib.sha256((Path(directory) / WEIGHTS_FILE).read_bytes()).hexdigest()[:8]
+
+
+def load_heads(directory: Path | None = None) -> Heads:
+    directory = Path(directory or ARTIFACT_DIR)
+    tensors = load_file(str(directory / WEIGHTS_FILE))
+    meta = json.loads((directory / META_FILE).read_text())
+    heads = {
+        name: LinearHead(tensors[f"{name}.weight"], tensors[f"{name}.bias"]) for name in HEAD_CLASSES
+    }
+    return Heads(meta=meta, **heads)

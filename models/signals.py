@@ -1,0 +1,102 @@
+"""Risk signals: phrases that make a mention critical whatever its tone. Pure functions, no model.
+
+Patterns are regular expressions matched case-insensitively with word boundaries. A match is
+dropped when a negation ("no", "not", "never", "n't", "without", ...) stands among the few words
+just before it within the same clause ("no fraud here", "nobody was hurt", "wasn't hacked").
+Patterns that are themselves negative ("didn't authorise", "never arrived") carry the negation
+inside the match and are not affected.
+"""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_SIGNALS: dict[str, tuple[str, ...]] = {
+    "safety risk": (
+        r"injur(y|ies|ed)|hurt (me|my|him|her|them|us|himself|herself|myself)|bleeding",
+        r"(hospital|emergency room|er visit|ambulance|poison(ed|ing)|allergic reaction)",
+        r"(caught|catching|on) fire|burst into flames|fire hazard|smok(e|ing) (came|coming|pouring)",
+        r"explod(ed|es|ing)|electric(al)? shock|electrocut\w*|gas leak|carbon monoxide",
+        r"(unsafe|dangerous|hazardous)|choking hazard|(shard|piece)s? of (glass|metal|plastic)",
+        r"(safety|health) (hazard|risk|issue)|stranded (alone|overnight|with (my|a) (baby|child|kid))",
+    ),
+    "legal threat": (
+        r"lawyers?|attorneys?|solicitors?|law ?suits?|su(e|ing)|legal action|take (you|this) to court",
+        r"small claims|class action|ombudsman",
+        r"report(ing|ed)? (you|this|it) to (the )?(bbb|ftc|cfpb|fca|cma|fcc|attorney general|regulator)",
+    ),
+    "fraud / account takeover": (
+        r"fraud(ulent|ster)?|scam(med|mer|mers)?|phishing|identity theft",
+        r"hack(ed|er|ers)|account (was |got |has been )?(compromised|taken over|hijacked)",
+        r"unauthori[sz]ed (charge|payment|transaction|access|login|log-in|purchase|withdrawal)s?",
+        r"(didn't|did not|never) authori[sz]e|someone (else )?(logged|got) into my account",
+        r"(stolen|cloned) (card|account|identity)|changed my (password|email) without",
+    ),
+    "money taken": (
+        r"(double|twice|over)[- ]?(charged|billed)|charged (me )?(twice|two times|again|double)",
+        r"(took|taken|stole|stolen|deducted|debited|withdrawn|held|keeping) (all )?(my|our|the) "
+        r"(money|funds|cash|payment|deposit|savings)",
+        r"(money|funds|payment|deposit) (was |has been |got )?(taken|deducted|debited|gone|vanished|missing)",
+        r"no refund|refund (still |has )?(not|never|hasn't|didn't|isn't)|(where is|still waiting for) "
+        r"my (refund|money)|chargeback|charged (me )?for (something|an order|a)",
+    ),
+    "service down": (
+        r"outage|(site|app|website|service|server|servers|system|platform|network|checkout|payments?"
+        r"|login|portal) (is |are |has been |have been |went |been |seems )?(down|offline)",
+        r"down (for|since) (hours|days|everyone|all|the whole|\d+)|(nobody|no one|everyone) can('t| not)"
+        r" (log ?in|pay|access|connect|order)",
+        r"(error|status) (code )?(500|502|503|504)|(500|502|503|504) (error|bad gateway)",
+    ),
+    "time-critical": (
+        r"(flight|train|bus|ferry|appointment|surgery|wedding|interview|exam|check-?in|boarding"
+        r"|departure|connection)\b[^.!?]{0,40}\b(today|tonight|this (morning|afternoon|evening)"
+        r"|in (an?|\d+|few|a few) (hour|hr|min|minute)s?|tomorrow morning|right now)",
+        r"(miss(ing|ed)?|about to miss|going to miss) (my|our|the) (flight|train|connection|appointment"
+        r"|surgery|interview)",
+        r"(stranded|stuck) at (the )?(airport|station|gate)|boarding (now|in \d+)|gate closes",
+    ),
+}
+
+_NEGATORS = re.compile(
+    r"\b(no|not|never|nothing|nobody|none|without|neither|nor|zero)\b|n't\b|\bno one\b",
+    re.IGNORECASE,
+)
+# A clause break or a contrast ends the reach of a negation ("not sure, but I was scammed").
+_CLAUSE_BREAK = re.compile(r"[.!?;,:]|\b(?:but|however|yet|although|though)\b", re.IGNORECASE)
+
+CompiledSignals = tuple[tuple[str, re.Pattern], ...]
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A plain keyword from the config, as a whole-word pattern with flexible spacing."""
+    return r"\s+".join(re.escape(word) for word in phrase.split())
+
+
+def compile_signals(
+    extra: dict[str, list[str]] | None = None, disabled: tuple[str, ...] = ()
+) -> CompiledSignals:
+    """Built-in patterns minus ``disabled`` signals, plus config keywords (new names allowed)."""
+    merged: dict[str, list[str]] = {
+        name: list(patterns) for name, patterns in DEFAULT_SIGNALS.items() if name not in disabled
+    }
+    for name, phrases in (extra or {}).items():
+        merged.setdefault(name, []).extend(phrase_pattern(p) for p in phrases)
+    return tuple(
+        (name, re.compile(r"\b(?:" + "|".join(patterns) + r")\b", re.IGNORECASE))
+        for name, patterns in merged.items()
+        if patterns
+    )
+
+
+def is_negated(text: str, start: int, window: int) -> bool:
+    before = _CLAUSE_BREAK.split(text[:start])[-1]
+    words = before.split()[-window:] if window > 0 else []
+    return bool(_NEGATORS.search(" ".join(words)))
+
+
+def find_signals(text: str, compiled: CompiledSignals, negation_window: int = 3) -> list[str]:
+    found = []
+    for name, pattern in compiled:
+        if any(not is_negated(text, m.start(), negation_window) for m in pattern.finditer(text)):
+            found.append(name)
+    return found

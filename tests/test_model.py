@@ -1,0 +1,195 @@
+"""The shipped classifier, its CLI and its training command. The model loads once per module."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.heads import load_heads
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPLAINT = "@acme you charged me twice for one order and support keeps ignoring me. Terrible."
+PRAISE = "@acme just got my parcel a day early, lovely packaging. Thank you so much!"
+FIXTURE = [COMPLAINT, PRAISE, "@acme what time do you open on Sunday?", ""]
+
+
+def _refuse_network(*args, **kwargs):
+    raise AssertionError("the model tried to reach the network")
+
+
+@pytest.fixture(scope="module")
+def clf():
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub
+
+    import models.classifier as classifier
+
+    for name in ("hf_hub_download", "snapshot_download"):
+        patch.setattr(huggingface_hub, name, _refuse_network)
+        patch.setattr(f"huggingface_hub.file_download.{name}", _refuse_network, raising=False)
+    patch.setattr("socket.socket.connect", _refuse_network)
+    yield classifier.load_classifier(threads=1)
+    patch.undo()
+
+
+@pytest.fixture(scope="module")
+def predictions(clf):
+    return clf.predict(FIXTURE)
+
+
+def test_loads_offline_once_with_a_version(clf):
+    from models.classifier import load_classifier
+
+    assert load_classifier() is clf
+    assert clf.model_version.startswith("minilm-l6-v2+heads-")
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "false"
+
+
+def test_obvious_complaint_and_praise(predictions):
+    complaint, praise = predictions[0], predictions[1]
+    assert complaint.complaint > 0.5 and complaint.severity >= 1 and complaint.needs_reply
+    assert praise.complaint < 0.5 and praise.severity == 0 and not praise.needs_reply
+
+
+def test_question_needs_reply_and_outputs_in_range(predictions):
+    assert predictions[2].needs_reply
+    for p in predictions:
+        assert 0.0 <= p.complaint <= 1.0 and p.severity in range(5)
+
+
+def test_embeddings_are_normalised_float32(predictions):
+    for p in predictions:
+        assert p.embedding.dtype == np.float32 and p.embedding.shape == (384,)
+        assert abs(float(np.linalg.norm(p.embedding)) - 1.0) < 1e-4
+
+
+def test_same_output_twice_whatever_the_batch(clf, predictions):
+    again = clf.predict(list(reversed(FIXTURE)))[::-1]
+    for a, b in zip(predictions, again):
+        assert a.severity == b.severity and a.needs_reply == b.needs_reply
+        assert a.complaint == pytest.approx(b.complaint, abs=1e-5)
+
+
+def test_empty_batch(clf):
+    assert clf.predict([]) == []
+
+
+def _run_cli(args, stdin="", timeout=120):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "models", *args],
+        input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout,
+    )
+
+
+def test_cli_classify_round_trips_json_lines():
+    lines = [
+        json.dumps({"id": "a", "text": COMPLAINT}),
+        "not json",
+        json.dumps({"id": "c", "text": "@acme my account was hacked"}),
+        json.dumps({"id": "d"}),
+        json.dumps({"id": "e", "text": PRAISE}),
+    ]
+    result = _run_cli(["classify"], "\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", None, "c", "d", "e"]
+    assert "error" in out[1] and out[1]["line"] == 2 and "error" in out[3]
+    assert set(out[0]) == {"id", "complaint", "severity", "urgency", "needs_reply"}
+    assert out[0]["complaint"] > 0.5 and out[0]["urgency"] == "critical"  # charged twice
+    assert out[2]["urgency"] == "critical"
+    assert out[4]["needs_reply"] is False and out[4]["urgency"] == "low"
+
+
+TINY_CSV = """text,is_complaint,severity
+"@bank you took my money and blame me, disgusting",1,4
+"@bank my card payment failed twice today",1,1
+"@bank really disappointed with the app update",1,2
+"@bank you lied about the fees",1,3
+"@bank you are thieves and I blame you for this mess",1,4
+"@bank the transfer has been pending for a week",1,1
+"@bank not impressed with the queues",1,2
+"@bank you are scamming your customers",1,3
+"@bank thanks for the quick help",0,0
+"@bank what are your opening hours?",0,0
+"@bank great service today",0,0
+"@bank is the branch open on Sunday?",0,0
+"""
+
+TINY_AIRLINE = """airline_sentiment,negativereason,text
+negative,Late Flight,"@air delayed three hours again"
+negative,Lost Luggage,"@air you lost my bag"
+negative,Customer Service Issue,"@air on hold for two hours"
+positive,,"@air lovely crew, thank you"
+neutral,,"@air do you fly to Boston?"
+positive,,"@air smooth flight today"
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("data")
+    (directory / "fin.csv").write_text(TINY_CSV)
+    (directory / "air.csv").write_text(TINY_AIRLINE)
+    db = directory / "labels.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE labels (id INTEGER PRIMARY KEY, ticket_id TEXT, mention_id TEXT, text TEXT,"
+            " kind TEXT, value TEXT, actor TEXT, created_at TEXT)"
+        )
+        conn.executemany(
+            "INSERT INTO labels (text, kind, value, actor) VALUES (?, ?, ?, 'U1')",
+            [
+                ("@bank my statement is wrong again", "complaint", "1"),
+                ("@bank cheers for sorting it", "complaint", "0"),
+                ("@bank my card was cloned", "urgency", "critical"),
+                ("@bank when do you open?", "urgency", "low"),
+            ],
+        )
+    return directory
+
+
+def test_corrections_are_read_and_mapped(tiny_data):
+    from models.train import CORRECTION_WEIGHT, read_corrections
+
+    corrections = read_corrections(f"sqlite:///{tiny_data / 'labels.db'}")
+    assert corrections.texts == [
+        "@bank my statement is wrong again",
+        "@bank cheers for sorting it",
+        "@bank my card was cloned",
+    ]
+    assert corrections.complaint.tolist() == [1, 0, 1]
+    assert corrections.weights.tolist() == [CORRECTION_WEIGHT] * 3
+
+
+def test_train_writes_a_loadable_artifact(tiny_data, tmp_path, clf, monkeypatch):
+    from models.classifier import Classifier
+    from models.train import train
+
+    monkeypatch.setenv("EARSHOT_EMBED_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "artifact"
+    heads = train(
+        tiny_data / "fin.csv",
+        tiny_data / "air.csv",
+        f"sqlite:///{tiny_data / 'labels.db'}",
+        seed=0,
+        out_dir=out,
+        encoder=clf.encoder,
+    )
+    assert heads.meta["rows"] == {"fin": 12, "air": 6, "labels": 3}
+    loaded = load_heads(out)
+    assert (out / "heads.safetensors").stat().st_size < 2 * 2**20
+    assert np.allclose(loaded.complaint.weight, heads.complaint.weight)
+    predictions = Classifier(clf.encoder, loaded, "tiny").predict(["@bank you stole my money"])
+    assert predictions[0].severity in range(5)
+
+
+def test_shipped_artifact_is_small():
+    artifact = ROOT / "models" / "artifacts"
+    assert sum(f.stat().st_size for f in artifact.iterdir()) < 2 * 2**20
