@@ -43,6 +43,7 @@ def _commands(settings) -> dict[str, list[str]]:
         "web": [os.path.join(os.path.dirname(python), "gunicorn"), "wsgi:app"],
         "model-worker": [python, "-m", "workers", "model"],
         "io-worker": [python, "-m", "workers", "io"],
+        "sla-worker": [python, "-m", "workers", "sla"],
         "scheduler": [python, "-m", "workers", "scheduler"],
     }
     if settings.uses_slack_standin:

@@ -160,7 +160,9 @@ def _routes(r: _Reader, raw) -> tuple[Route, ...]:
             r.fail(f"{key}.match.urgency", f"unknown tier(s) {', '.join(sorted(bad))}; tiers: {', '.join(TIERS)}")
         fields = {name: tuple(v.lower() for v in values) for name, values in fields.items()}
         min_followers = match.get("min_followers")
-        if min_followers is not None and (not isinstance(min_followers, int) or min_followers < 0):
+        if min_followers is not None and (
+            isinstance(min_followers, bool) or not isinstance(min_followers, int) or min_followers < 0
+        ):
             r.fail(f"{key}.match.min_followers", "must be a non-negative integer")
         routes.append(
             Route(
@@ -206,7 +208,10 @@ def _sla(r: _Reader, raw) -> SlaConfig:
     except (ZoneInfoNotFoundError, ValueError):
         r.fail("sla.timezone", f"unknown time zone {zone!r}")
     holidays = set()
-    for value in raw.get("holidays") or []:
+    listed = raw.get("holidays") or []
+    if not isinstance(listed, list):
+        r.fail("sla.holidays", "must be a list of dates like 2026-12-25")
+    for value in listed:
         try:
             holidays.add(value if isinstance(value, date) else date.fromisoformat(str(value)))
         except ValueError:
@@ -276,14 +281,27 @@ def parse_config(raw, source: str = "<config>") -> AppConfig:
     )
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as strings: PyYAML would raise a bare ValueError
+    on `2026-13-45`; as a string it is checked, and named, like any other value."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_config(path: str | None) -> AppConfig:
     if path is None:
         return parse_config({}, "<built-in defaults>")
     try:
         with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
+            raw = yaml.load(handle, Loader=_Loader)  # _Loader is a SafeLoader
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -103,8 +103,12 @@ def load_settings(env=None) -> Settings:
     if token and not signing:
         raise ConfigError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
     webhook_secret = _optional(env, "WEBHOOK_SECRET")
-    if production and not webhook_secret:
-        raise ConfigError("WEBHOOK_SECRET is required in production (EARSHOT_PRODUCTION=true)")
+    if production and webhook_secret in (None, DEV_WEBHOOK_SECRET):
+        raise ConfigError("WEBHOOK_SECRET is required in production (EARSHOT_PRODUCTION=true), not the dev default")
+    meta_secret, meta_token = _optional(env, "META_APP_SECRET"), _optional(env, "META_VERIFY_TOKEN")
+    if bool(meta_secret) != bool(meta_token):
+        # One without the other would leave /webhooks/meta answering 404 with no hint why.
+        raise ConfigError("META_APP_SECRET and META_VERIFY_TOKEN must be set together (or neither)")
     tokens = tuple(t.strip() for t in env.get("EARSHOT_API_TOKENS", "").split(",") if t.strip())
     if any(len(t) < 16 for t in tokens):
         raise ConfigError("EARSHOT_API_TOKENS entries must be at least 16 characters long")
@@ -122,8 +126,8 @@ def load_settings(env=None) -> Settings:
         webhook_secret=webhook_secret or DEV_WEBHOOK_SECRET,
         x_consumer_secret=_optional(env, "X_CONSUMER_SECRET"),
         x_oauth2_client_secret=_optional(env, "X_OAUTH2_CLIENT_SECRET"),
-        meta_app_secret=_optional(env, "META_APP_SECRET"),
-        meta_verify_token=_optional(env, "META_VERIFY_TOKEN"),
+        meta_app_secret=meta_secret,
+        meta_verify_token=meta_token,
         config_path=config_path,
         api_tokens=tokens,
         production=production,

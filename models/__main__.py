@@ -20,7 +20,7 @@ def classify(stdin=sys.stdin, stdout=sys.stdout, batch_lines: int = 64) -> None:
     def flush(pending):
         valid = [(i, item) for i, item in enumerate(pending) if "error" not in item]
         predictions = clf.predict([item["text"] for _, item in valid]) if valid else []
-        for (i, item), p in zip(valid, predictions):
+        for (i, item), p in zip(valid, predictions, strict=True):
             tier = decide(p, item["text"], followers=None, repeat_contacts=0).tier
             pending[i] = {
                 "id": item["id"],

@@ -1,7 +1,7 @@
 """The classifier the workers call: encoder + heads, loaded once per process.
 
-    clf = load_classifier()
-    clf.predict(["@acme you charged me twice"])  # -> [Prediction(...)]
+clf = load_classifier()
+clf.predict(["@acme you charged me twice"])  # -> [Prediction(...)]
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.reply import needs_reply
 
-# Measured by bench/bench_model.py on 2 cores (EVALUATION.md): throughput is flat from 16 up,
-# and a smaller batch keeps a worker's peak memory and per-job latency low.
+# Measured with bench/bench_model.py on 2 cores: 8-16 is the peak (about 125-130 texts/s), 64
+# falls to about 97, single texts to about 66; a small batch also keeps a worker's memory low.
 BATCH_SIZE = 16
 
 
@@ -35,9 +35,9 @@ class Classifier:
         self.model_version = version
         self.batch_size = batch_size
 
-    def predict(self, texts: list[str]) -> list[Prediction]:
+    def predict(self, texts: list[str], batch_size: int | None = None) -> list[Prediction]:
         texts = [t if isinstance(t, str) else "" for t in texts]
-        vectors = self.encoder.encode(texts, batch_size=self.batch_size)
+        vectors = self.encoder.encode(texts, batch_size=batch_size or self.batch_size)
         return self.predict_vectors(vectors, texts)
 
     def predict_vectors(self, vectors: np.ndarray, texts: list[str]) -> list[Prediction]:

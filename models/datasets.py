@@ -102,7 +102,9 @@ def concat(parts: list[Labelled]) -> Labelled:
 
 def cache_dir() -> Path:
     # Embeddings of licensed data stay out of the repo; /tmp is cheap to rebuild.
-    return Path(os.environ.get("EARSHOT_EMBED_CACHE", Path(tempfile.gettempdir()) / "earshot-embed"))
+    return Path(
+        os.environ.get("EARSHOT_EMBED_CACHE", Path(tempfile.gettempdir()) / "earshot-embed")
+    )
 
 
 def embed_cached(encoder, texts: list[str], batch_size: int = 32) -> np.ndarray:

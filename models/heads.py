@@ -77,6 +77,7 @@ def load_heads(directory: Path | None = None) -> Heads:
     tensors = load_file(str(directory / WEIGHTS_FILE))
     meta = json.loads((directory / META_FILE).read_text())
     heads = {
-        name: LinearHead(tensors[f"{name}.weight"], tensors[f"{name}.bias"]) for name in HEAD_CLASSES
+        name: LinearHead(tensors[f"{name}.weight"], tensors[f"{name}.bias"])
+        for name in HEAD_CLASSES
     }
     return Heads(meta=meta, **heads)

@@ -1,4 +1,4 @@
-"""Whether a mention expects an answer: complaints and questions do; praise, chit-chat and spam don't.
+"""Whether a mention expects an answer: complaints and questions do; praise, chit-chat, spam don't.
 
 The model contributes the complaint decision and P(positive); the patterns add what a sentiment
 model cannot see (a question, a request, a promotional post). The brand's own posts are known by

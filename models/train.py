@@ -51,7 +51,10 @@ def complaint_f1(head: LinearHead, x, y, threshold: float = 0.5) -> float:
 
 def cross_domain_complaint(a_x, a: Labelled, b_x, b: Labelled, c: float, seed=0, threshold=0.5):
     """Macro-F1 of a head trained on one source and tested on the other, both ways."""
-    a_head, b_head = fit_linear(a_x, a.complaint, c, seed=seed), fit_linear(b_x, b.complaint, c, seed=seed)
+    a_head, b_head = (
+        fit_linear(a_x, a.complaint, c, seed=seed),
+        fit_linear(b_x, b.complaint, c, seed=seed),
+    )
     return (
         complaint_f1(a_head, b_x, b.complaint, threshold),
         complaint_f1(b_head, a_x, a.complaint, threshold),
@@ -65,7 +68,8 @@ def choose_complaint_c(a_x, a: Labelled, b_x, b: Labelled, seed: int = 0) -> tup
 
 def choose_threshold(a_x, a: Labelled, b_x, b: Labelled, c: float, seed: int = 0):
     scores = {
-        t: float(np.mean(cross_domain_complaint(a_x, a, b_x, b, c, seed, t))) for t in THRESHOLD_GRID
+        t: float(np.mean(cross_domain_complaint(a_x, a, b_x, b, c, seed, t)))
+        for t in THRESHOLD_GRID
     }
     best = max(scores.values())
     return min(t for t, s in scores.items() if s >= best - THRESHOLD_SLACK), scores
@@ -95,7 +99,9 @@ def read_corrections(url: str) -> Labelled:
     n = len(texts)
     unknown = np.full(n, UNKNOWN)
     weights = np.full(n, CORRECTION_WEIGHT, dtype=np.float32)
-    return Labelled(texts, np.array(complaint, dtype=int), unknown, unknown.copy(), "labels", weights)
+    return Labelled(
+        texts, np.array(complaint, dtype=int), unknown, unknown.copy(), "labels", weights
+    )
 
 
 def _correction_complaint(kind: str, value: str) -> int | None:
@@ -110,7 +116,9 @@ def _correction_complaint(kind: str, value: str) -> int | None:
 def fit_heads(parts: list[Labelled], vectors: list[np.ndarray], complaint_c: float, seed: int = 0):
     data, x = concat(parts), np.vstack(vectors)
     known = data.complaint != UNKNOWN
-    complaint = fit_linear(x[known], data.complaint[known], complaint_c, data.weights[known], seed=seed)
+    complaint = fit_linear(
+        x[known], data.complaint[known], complaint_c, data.weights[known], seed=seed
+    )
     rated = data.severity >= 1
     severity = fit_linear(
         x[rated], data.severity[rated], SEVERITY_C, classes=HEAD_CLASSES["severity"], seed=seed

@@ -2,8 +2,8 @@
 
 Pure (no torch): the web process imports it to explain and re-check tiers.
 
-1. Base tier from the model. A mention the model calls no complaint (severity 0, i.e. P(complaint)
-   under the threshold shipped with the model) or below ``complaint_threshold`` is ``low``. Otherwise
+1. Base tier from the model. A mention the model calls no complaint (severity 0: P(complaint)
+   under the model's shipped threshold) or under ``complaint_threshold`` is ``low``. Otherwise
    score = complaint_weight * P(complaint) + severity_weight * severity / 4, and the tier is
    ``high`` from ``high_score``, ``normal`` from ``normal_score``, else ``low``.
 2. A risk signal in the text (safety risk, legal threat, fraud / account takeover, money taken,
@@ -89,7 +89,9 @@ def _number(key, value, low=0.0, high=1.0):
 
 def _count(key, value, low=0, high=10**12):
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"urgency.{key}: must be a whole number from {low} to {high}, got {value!r}")
+        raise ValueError(
+            f"urgency.{key}: must be a whole number from {low} to {high}, got {value!r}"
+        )
     return value
 
 

@@ -25,4 +25,13 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
+    from service.slack import bp as slack_bp
+
+    app.register_blueprint(slack_bp)
+    from service import api, dashboard, metrics, openapi
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
     return app

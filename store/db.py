@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 _engines: dict[str, Engine] = {}
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def upsert_insert(dialect_name: str):
+    """The dialect's INSERT construct, which offers ON CONFLICT DO NOTHING on both databases."""
+    return _INSERTS[dialect_name]
 
 
 def get_engine(url: str) -> Engine:

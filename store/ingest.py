@@ -3,13 +3,11 @@
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from integrations.platforms.mention import IncomingMention
+from store.db import upsert_insert
 from store.schema import Mention
-
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ def save_mentions(connection: Connection, mentions: list[IncomingMention], recei
     """Insert what is new; a mention already stored counts as a duplicate. Does not commit."""
     if not mentions:
         return Saved([], 0)
-    insert = _INSERTS[connection.dialect.name]
+    insert = upsert_insert(connection.dialect.name)
     # One statement shape whatever the batch size, executed with a parameter
     # list, so its compiled form is cached instead of rebuilt per request.
     statement = (

@@ -71,7 +71,7 @@ def test_embeddings_are_normalised_float32(predictions):
 
 def test_same_output_twice_whatever_the_batch(clf, predictions):
     again = clf.predict(list(reversed(FIXTURE)))[::-1]
-    for a, b in zip(predictions, again):
+    for a, b in zip(predictions, again, strict=True):
         assert a.severity == b.severity and a.needs_reply == b.needs_reply
         assert a.complaint == pytest.approx(b.complaint, abs=1e-5)
 
@@ -84,7 +84,12 @@ def _run_cli(args, stdin="", timeout=120):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "models", *args],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
     )
 
 
@@ -140,7 +145,8 @@ def tiny_data(tmp_path_factory):
     db = directory / "labels.db"
     with sqlite3.connect(db) as conn:
         conn.execute(
-            "CREATE TABLE labels (id INTEGER PRIMARY KEY, ticket_id TEXT, mention_id TEXT, text TEXT,"
+            "CREATE TABLE labels (id INTEGER PRIMARY KEY, ticket_id TEXT, mention_id TEXT,"
+            " text TEXT,"
             " kind TEXT, value TEXT, actor TEXT, created_at TEXT)"
         )
         conn.executemany(

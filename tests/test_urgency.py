@@ -27,7 +27,10 @@ def tier(pred, text="@acme meh", followers=None, repeat=0, policy=None):
         ("@acme my lawyer will be in touch", "legal threat"),
         ("@acme I'm going to sue you", "legal threat"),
         ("@acme reporting you to the FTC", "legal threat"),
-        ("@acme someone logged into my account and changed my password", "fraud / account takeover"),
+        (
+            "@acme someone logged into my account and changed my password",
+            "fraud / account takeover",
+        ),
         ("@acme unauthorized transactions on my card!!", "fraud / account takeover"),
         ("@acme my account was hacked", "fraud / account takeover"),
         ("@acme I did not authorise this payment", "fraud / account takeover"),
@@ -111,7 +114,9 @@ def test_repeat_contact_raises_one_tier_and_says_why():
 
 def test_reach_and_repeat_stack_but_stop_at_critical():
     assert tier(Pred(0.8, 1), followers=50_000, repeat=2) == "critical"
-    assert tier(Pred(0.8, 1), "@acme you double charged me", followers=50_000, repeat=3) == "critical"
+    assert (
+        tier(Pred(0.8, 1), "@acme you double charged me", followers=50_000, repeat=3) == "critical"
+    )
 
 
 def test_signals_explain_the_decision():
@@ -128,7 +133,12 @@ def test_signals_explain_the_decision():
 
 @pytest.mark.parametrize(
     ("start", "steps", "expected"),
-    [("low", 1, "normal"), ("normal", 2, "critical"), ("critical", 1, "critical"), ("high", 0, "high")],
+    [
+        ("low", 1, "normal"),
+        ("normal", 2, "critical"),
+        ("critical", 1, "critical"),
+        ("high", 0, "high"),
+    ],
 )
 def test_bump(start, steps, expected):
     assert bump(start, steps) == expected
@@ -156,7 +166,9 @@ def test_keywords_extend_and_add_signals_from_config():
     )
     assert detect_signals("@acme you pocketed  my deposit", policy) == ["money taken"]
     assert tier(Pred(0.1, 0), "@acme you leaked my data", policy=policy) == "critical"
-    decision = decide(Pred(0.1, 0), "leaked my data", followers=None, repeat_contacts=0, policy=policy)
+    decision = decide(
+        Pred(0.1, 0), "leaked my data", followers=None, repeat_contacts=0, policy=policy
+    )
     assert decision.signals[0] == "data breach"
 
 

@@ -1,6 +1,7 @@
 """POST /webhooks/generic: signatures, validation, duplicates, exact storage, never a 500."""
 
 import json
+import threading
 import time
 
 import pytest
@@ -323,3 +324,34 @@ def test_secret_is_never_in_a_refusal(client):
     response = client.post("/webhooks/generic", data=body, headers=signed_headers(body, secret="guess"))
 
     assert WEBHOOK_SECRET not in response.get_data(as_text=True)
+
+
+def test_post_mention_tool_signs_and_posts_to_a_running_server(app, settings, monkeypatch, capsys):
+    from werkzeug.serving import make_server
+
+    from tools import post_mention
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("WEBHOOK_SECRET", WEBHOOK_SECRET)
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        first = post_mention.main(["--url", url, "--text", "@acme my booking vanished 😡", "--id", "cli-1",
+                                   "--author", "jane", "--followers", "1200"])
+        reply = post_mention.main(["--url", url, "--text", "@jane sorry!", "--id", "cli-2", "--outbound",
+                                   "--reply-to", "cli-1"])
+        monkeypatch.setenv("WEBHOOK_SECRET", "not-the-secret")
+        refused = post_mention.main(["--url", url, "--text", "forged"])
+    finally:
+        server.shutdown()
+        thread.join()
+
+    assert (first, reply, refused) == (0, 0, 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == '202 {"accepted": 1, "duplicates": 0}'
+    assert lines[2].startswith("401 ")
+    customer, answer = stored(settings)
+    assert (customer.external_id, customer.author_handle, customer.author_followers) == ("cli-1", "@jane", 1200)
+    assert customer.text == "@acme my booking vanished 😡"
+    assert (answer.direction, answer.in_reply_to, answer.author_id) == ("outbound", "cli-1", "acme")

@@ -291,7 +291,8 @@ def test_a_redelivered_tweet_is_a_duplicate(both):
         (activity({k: v for k, v in tweet().items() if k not in ("id", "id_str")}), "tweet_create_events[0].id_str"),
         (activity(tweet(text=None)), "tweet_create_events[0].text"),
         (activity(tweet(created_at="2018-10-10T20:19:24Z")), "tweet_create_events[0].created_at"),
-        (activity(tweet(user={"id_str": "1", "followers_count": "many"})), "tweet_create_events[0].user.followers_count"),
+        (activity(tweet(user={"id_str": "1", "followers_count": "many"})),
+         "tweet_create_events[0].user.followers_count"),
     ],
 )
 def test_malformed_payloads_are_refused_with_the_field(both, payload, field):

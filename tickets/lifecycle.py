@@ -64,11 +64,7 @@ def _raise_urgency(session: Session, ticket: Ticket, tier: str, config: AppConfi
 
 def waiting_for_brand(ticket: Ticket) -> bool:
     """The customer is owed an answer right now."""
-    if ticket.status == "resolved":
-        return False
-    first_unanswered = ticket.first_response_met_at is None
-    follow_up_unanswered = ticket.next_response_started_at is not None and ticket.next_response_met_at is None
-    return first_unanswered or follow_up_unanswered
+    return ticket.status != "resolved" and sla.awaiting_reply(ticket)
 
 
 def attach_follow_up(

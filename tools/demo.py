@@ -9,16 +9,13 @@ replayed as well when that file is present (it is read, never copied).
 
 import argparse
 import csv
-import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from core.settings import DEV_WEBHOOK_SECRET
-from integrations.platforms.generic import sign
+from tools.post_mention import post
 
 TWCS = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "twcs_5000.csv")
 
@@ -66,25 +63,6 @@ def _twcs(limit: int, now: datetime) -> list[dict]:
             if len(mentions) >= limit:
                 break
     return mentions
-
-
-def post(url: str, secret: str, payload: dict) -> tuple[int, dict]:
-    body = json.dumps(payload).encode()
-    timestamp = int(time.time())
-    request = urllib.request.Request(
-        f"{url.rstrip('/')}/webhooks/generic",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Earshot-Timestamp": str(timestamp),
-            "X-Earshot-Signature": sign(secret, timestamp, body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def main(argv=None) -> int:

@@ -1,7 +1,8 @@
 """Worker entry points.
 
   python -m workers model       the classification worker (loads the model once)
-  python -m workers io          Slack delivery, SLA checks and maintenance; runs RQ's scheduler for timed jobs
+  python -m workers io          Slack delivery and maintenance
+  python -m workers sla         SLA checks at their deadlines; runs RQ's scheduler for timed jobs
   python -m workers scheduler   the periodic jobs (run exactly one per deployment)
 
 Both workers are RQ SimpleWorkers: jobs run in the worker process itself. The
@@ -42,6 +43,13 @@ def run_model_worker(burst: bool = False) -> None:
 
 def run_io_worker(burst: bool = False) -> None:
     worker = SimpleWorker([queues.queue(name) for name in queues.IO_QUEUES], connection=queues.connection())
+    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+
+
+def run_sla_worker(burst: bool = False) -> None:
+    # Its own process: a breach is announced within seconds of its deadline
+    # even while Slack delivery is busy (or waiting out a rate limit).
+    worker = SimpleWorker([queues.queue(queues.SLA)], connection=queues.connection())
     worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
 
 
@@ -60,7 +68,7 @@ def run_scheduler() -> None:
     scheduler.start()
 
 
-ROLES = {"model": run_model_worker, "io": run_io_worker, "scheduler": run_scheduler}
+ROLES = {"model": run_model_worker, "io": run_io_worker, "sla": run_sla_worker, "scheduler": run_scheduler}
 
 
 def main(argv: list[str]) -> int:

@@ -10,6 +10,7 @@ arrived while another worker held the lock).
 
 import hashlib
 import logging
+import math
 import time
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ from workers.context import app_context
 log = logging.getLogger(__name__)
 
 SEND_INTERVAL_SECONDS = 1.0  # Slack allows about one message per second per channel
+SHORT_WAIT_SECONDS = 0.25  # waited in the job: cheaper than a round trip through the scheduler
 LOCK_MS = 60_000
 JOB = "workers.deliver.deliver_channel"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
@@ -57,23 +59,28 @@ class ChannelGate:
     def should_schedule(self, at: float) -> bool:
         """False when a follow-up job is already due no later than `at`."""
         current = self.redis.get(self.keys["scheduled"])
-        if current and time.time() < float(current) <= at + 0.05:
+        if current and float(current) <= at:
             return False
-        self.redis.set(self.keys["scheduled"], f"{at:.3f}", px=int(max(at - time.time(), 0) * 1000) + 60_000)
+        self.redis.set(self.keys["scheduled"], f"{at:.3f}", px=int(max(at - time.time(), 0) * 1000) + 10_000)
         return True
+
+    def follow_up_started(self) -> None:
+        self.redis.delete(self.keys["scheduled"])
 
 
 def _schedule(gate: ChannelGate, channel: str, wait: float, redis_url: str | None) -> None:
-    at = time.time() + wait
+    # RQ keeps whole seconds for scheduled jobs: round up, or the job runs early and finds nothing to do.
+    at = math.ceil(time.time() + wait)
     if gate.should_schedule(at):
-        queues.enqueue(queues.SLACK, JOB, channel, at=datetime.fromtimestamp(at, UTC), url=redis_url)
+        queues.enqueue(queues.SLACK, JOB, channel, True, at=datetime.fromtimestamp(at, UTC), url=redis_url)
 
 
 def _step(gate: ChannelGate, channel: str, settings) -> float | None:
     """Send one message if the channel may; returns the wait before the next send, None when idle."""
     wait = gate.wait_seconds()
-    if wait > 0:
+    if wait > SHORT_WAIT_SECONDS:
         return wait
+    time.sleep(wait)
     outcome = send_next(settings.database_url, web_client(settings), channel)
     if outcome.status == "idle":
         return None
@@ -84,10 +91,16 @@ def _step(gate: ChannelGate, channel: str, settings) -> float | None:
     return gate.wait_seconds() if more else None
 
 
-def deliver_channel(channel: str) -> float | None:
-    """The job: returns seconds until the channel's next send (already scheduled), None when idle."""
+def deliver_channel(channel: str, follow_up: bool = False) -> float | None:
+    """The job: returns seconds until the channel's next send (already scheduled), None when idle.
+
+    `follow_up` marks the job a channel schedules for itself; other jobs for a
+    channel that already has one coming leave the sending to it.
+    """
     settings, _ = app_context()
     gate = ChannelGate(queues.connection(settings.redis_url), channel)
+    if follow_up:
+        gate.follow_up_started()
     gate.mark_dirty()
     wait = None
     while gate.acquire():

@@ -14,13 +14,12 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.config import SlaConfig
 from core.timeutil import iso, utcnow
 from integrations.slack import outbox
-from store.db import transaction
+from store.db import transaction, upsert_insert
 from store.schema import SlaAlert, Ticket, TicketEvent
 from triage import sla as rules
 from workers import queues
@@ -32,7 +31,6 @@ CHECK_JOB = "workers.sla.check_ticket"
 SWEEP_BATCH = 500
 _PENDING = "earshot.sla.tickets"
 _DUE = "earshot.sla.due"
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _CLOCK_NAMES = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
 
@@ -78,7 +76,7 @@ def enqueue_check(ticket_id: int, deadline: datetime) -> None:
 
 def _record(session: Session, ticket: Ticket, alert: rules.Alert, now: datetime) -> bool:
     """True when this call recorded the alert, False when someone already had."""
-    insert = _INSERTS[session.get_bind().dialect.name]
+    insert = upsert_insert(session.get_bind().dialect.name)
     statement = (
         insert(SlaAlert)
         .values(
@@ -90,8 +88,9 @@ def _record(session: Session, ticket: Ticket, alert: rules.Alert, now: datetime)
             at=now,
         )
         .on_conflict_do_nothing()
+        .returning(SlaAlert.id)
     )
-    return session.execute(statement).rowcount == 1
+    return session.execute(statement).scalar_one_or_none() is not None
 
 
 def _minutes(seconds: float) -> str:
@@ -129,22 +128,8 @@ def _announce(session: Session, ticket: Ticket, alert: rules.Alert, now: datetim
         outbox.queue_escalation(session, ticket, f"{text} Channel {ticket.channel}, source {ticket.source}.", key)
 
 
-def check(session: Session, ticket_id: int, sla: SlaConfig, now: datetime, skip_locked: bool = False):
-    """Record and announce the ticket's alerts due at `now`, then set its next deadline.
-
-    The ticket row is locked (PostgreSQL) so that a concurrent clock change
-    cannot be overwritten by a next deadline computed from stale clocks.
-    Returns the alerts this call announced.
-    """
-    statement = (
-        select(Ticket)
-        .where(Ticket.id == ticket_id)
-        .with_for_update(skip_locked=skip_locked)
-        .execution_options(populate_existing=True)
-    )
-    ticket = session.scalars(statement).one_or_none()
-    if ticket is None:
-        return []
+def _check_locked(session: Session, ticket: Ticket, sla: SlaConfig, now: datetime) -> list[rules.Alert]:
+    """Record and announce the locked ticket's alerts due at `now`, then set its next deadline."""
     announced = []
     for alert in rules.due_alerts(ticket, sla, now):
         if alert.kind == "breach":
@@ -160,25 +145,46 @@ def check(session: Session, ticket_id: int, sla: SlaConfig, now: datetime, skip_
     ticket.next_deadline_at = upcoming.at if upcoming else None
     schedule_checks(session, ticket)
     if announced:
-        log.info("SLA alerts", extra={"ticket_id": ticket_id, "alerts": [f"{a.clock}:{a.kind}" for a in announced]})
+        log.info("SLA alerts", extra={"ticket_id": ticket.id, "alerts": [f"{a.clock}:{a.kind}" for a in announced]})
     return announced
 
 
+def _locked(statement, skip_locked: bool):
+    # The ticket rows are locked (PostgreSQL) so that a concurrent clock change
+    # cannot be overwritten by a next deadline computed from stale clocks.
+    return statement.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
+
+
+def check(session: Session, ticket_id: int, sla: SlaConfig, now: datetime, skip_locked: bool = False):
+    """Record and announce one ticket's due alerts; returns the alerts this call announced."""
+    ticket = session.scalars(_locked(select(Ticket).where(Ticket.id == ticket_id), skip_locked)).one_or_none()
+    return [] if ticket is None else _check_locked(session, ticket, sla, now)
+
+
+def _due(now: datetime, limit: int):
+    return select(Ticket).where(Ticket.next_deadline_at <= now).order_by(Ticket.next_deadline_at).limit(limit)
+
+
 def sweep_due(database_url: str, sla: SlaConfig, now: datetime, limit: int = SWEEP_BATCH) -> int:
-    """Check the tickets whose next deadline has passed, soonest first; returns how many alerts were announced."""
+    """Check the tickets whose next deadline has passed, soonest first; returns how many alerts were announced.
+
+    One transaction for the batch keeps a sweep cheap; tickets another sweeper
+    or check holds are skipped (it is handling them). If the batch fails, each
+    ticket is retried in its own transaction so one broken ticket cannot stall
+    every later one.
+    """
+    try:
+        with transaction(database_url) as session:
+            tickets = session.scalars(_locked(_due(now, limit), skip_locked=True)).all()
+            return sum(len(_check_locked(session, ticket, sla, now)) for ticket in tickets)
+    except Exception:
+        log.exception("SLA sweep batch failed; checking its tickets one by one")
     with transaction(database_url) as session:
-        due = (
-            select(Ticket.id)
-            .where(Ticket.next_deadline_at <= now)
-            .order_by(Ticket.next_deadline_at)
-            .limit(limit)
-        )
-        ticket_ids = session.scalars(due).all()
+        ticket_ids = session.scalars(_due(now, limit).with_only_columns(Ticket.id)).all()
     announced = 0
     for ticket_id in ticket_ids:
         try:
             with transaction(database_url) as session:
-                # A ticket another sweeper or check holds is being handled; skip it.
                 announced += len(check(session, ticket_id, sla, now, skip_locked=True))
         except Exception:  # one broken ticket must not stop the sweep for every later one
             log.exception("SLA check failed", extra={"ticket_id": ticket_id})

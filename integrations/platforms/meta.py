@@ -150,4 +150,6 @@ def parse(payload) -> list[IncomingMention]:
     entries = payload.get("entry")
     if not isinstance(entries, list):
         raise PayloadError("entry", "must be a list")
-    return [mention for index, entry in enumerate(entries) for mention in _entry_mentions(kind, entry, f"entry[{index}].")]
+    return [
+        mention for index, entry in enumerate(entries) for mention in _entry_mentions(kind, entry, f"entry[{index}].")
+    ]

@@ -23,3 +23,9 @@ def web_client(settings: Settings) -> WebClient:
         timeout=TIMEOUT_SECONDS,
         retry_handlers=[],
     )
+
+
+def thread_url(settings: Settings, channel_id: str, ts: str) -> str:
+    """A link to a message without calling Slack (slash commands must answer within 3 s)."""
+    host = f"http://127.0.0.1:{settings.slack_standin_port}" if settings.uses_slack_standin else "https://slack.com"
+    return f"{host}/archives/{channel_id}/p{ts.replace('.', '')}"

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.timeutil import utcnow
 from integrations.slack import blocks
-from integrations.slack.outbox import ESCALATION, NOTE, PARENT, UPDATE
+from integrations.slack.outbox import CHANNEL, ESCALATION, NOTE, PARENT, UPDATE
 from store.db import transaction
 from store.schema import Mention, SlackMessage, Ticket
 
@@ -72,7 +72,7 @@ def _ready(channel: str):
             SlackMessage.channel == channel,
             SlackMessage.sent_at.is_(None),
             SlackMessage.failed_at.is_(None),
-            or_(SlackMessage.kind.in_((PARENT, ESCALATION)), Ticket.slack_ts.is_not(None)),
+            or_(SlackMessage.kind.in_((PARENT, ESCALATION, CHANNEL)), Ticket.slack_ts.is_not(None)),
         )
         .order_by(SlackMessage.priority, SlackMessage.id)
         .limit(1)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 PRIORITY = {tier: rank for rank, tier in enumerate(TIERS)}  # lower is sooner
 PARENT, UPDATE, NOTE, ESCALATION = "parent", "update", "note", "escalation"
+CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
 DELIVER_JOB = "workers.deliver.deliver_channel"
 _TOUCHED = "earshot.slack.channels"
 
@@ -97,6 +98,16 @@ def queue_escalation(session: Session, ticket: Ticket, text: str, key: str) -> N
     slack = app_context()[1].slack
     payload = {"text": text, "mentions": list(slack.escalation_mentions)}
     _add(session, ticket, ESCALATION, slack.escalation_channel, f"escalation:{key}", payload)
+
+
+def queue_channel_message(session: Session, channel: str, text: str, key: str) -> None:
+    """A message to `channel` about no single ticket; sent after every ticket's messages there.
+    `text` is escaped at delivery."""
+    dedupe_key = f"channel:{key}"[:191]
+    if not _queued(session, dedupe_key):
+        session.add(SlackMessage(dedupe_key=dedupe_key, ticket_id=None, kind=CHANNEL, channel=channel,
+                                 priority=len(TIERS), payload={"text": text}))  # fmt: skip
+    _touch(session, channel)
 
 
 def _deliver_after_commit(session: Session) -> None:

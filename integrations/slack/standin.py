@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, jsonify, redirect, render_template, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from integrations.slack import signature
 from integrations.slack.render import mrkdwn
@@ -342,12 +342,18 @@ def create_standin_app(app_url: str, signing_secret: str) -> Flask:
     return app
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args):  # tests and benchmarks make thousands of calls
+        pass
+
+
 def start_standin_in_thread(app_url: str, signing_secret: str, port: int = 0):
     """Serve the stand-in on 127.0.0.1 (a free port by default); returns (base URL, server).
 
     The API is at base URL + "/api/"; call `server.shutdown()` to stop it.
     """
-    server = make_server("127.0.0.1", port, create_standin_app(app_url, signing_secret), threaded=True)
+    app = create_standin_app(app_url, signing_secret)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="slack-standin", daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
 

@@ -1,0 +1,91 @@
+"""Model benchmark: throughput per batch size, a worker's memory, and time to first classification.
+
+    python -m bench.bench_model [--data ../shared/data/twcs_5000.csv] [--threads 2]
+
+It measures and prints; it asserts nothing about timings (they depend on the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "twcs_5000.csv"
+BATCH_SIZES = (1, 8, 16, 32, 64)
+SAMPLE = 256
+
+# Runs in a fresh interpreter, as a worker would start: import, load, classify one mention.
+FIRST_CLASSIFICATION = """
+import psutil
+from models.classifier import load_classifier
+clf = load_classifier(threads={threads})
+clf.predict(["@acme my order never arrived and nobody answers"])
+print(psutil.Process().memory_info().rss)
+"""
+
+
+def raw_throughput(texts: list[str], batch_size: int, threads: int) -> float:
+    """Texts per second through the whole model (encoder and heads), after one warm-up batch."""
+    import torch
+
+    from models.classifier import load_classifier
+
+    clf = load_classifier(threads=threads)
+    torch.set_num_threads(threads)
+    clf.predict(texts[:batch_size], batch_size=batch_size)
+    start = time.perf_counter()
+    clf.predict(texts, batch_size=batch_size)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def customer_texts(path: Path, n: int) -> list[str]:
+    """Inbound customer tweets from the support-thread file, else the bundled sanity set."""
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = [r["text"] for r in csv.DictReader(fh) if r.get("inbound") == "True"]
+    else:
+        from models.datasets import read_csv
+        from models.evaluate import OOD_FILE
+
+        rows = read_csv(OOD_FILE).texts
+    return (rows * (n // max(1, len(rows)) + 1))[:n]
+
+
+def first_classification(threads: int) -> tuple[float, int]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_CLASSIFICATION.format(threads=threads)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    return time.perf_counter() - start, int(result.stdout.split()[-1])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    from models.classifier import BATCH_SIZE
+
+    seconds, rss = first_classification(args.threads)
+    print(f"time to first classification (fresh process): {seconds:.1f} s")
+    print(f"worker RSS after load and one prediction: {rss / 2**20:.0f} MiB")
+    texts = customer_texts(args.data, SAMPLE)
+    print(f"throughput on {len(texts)} customer tweets, {args.threads} threads:")
+    for batch_size in BATCH_SIZES:
+        rate = raw_throughput(texts, batch_size, args.threads)
+        chosen = "  <- shipped batch size" if batch_size == BATCH_SIZE else ""
+        print(f"  batch {batch_size:>3}: {rate:7.1f} texts/s{chosen}")
+
+
+if __name__ == "__main__":
+    main()

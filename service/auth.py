@@ -1,0 +1,104 @@
+"""Who may look: bearer tokens for /api/v1, a login session for /dashboard.
+
+Both accept the tokens of EARSHOT_API_TOKENS; with none configured, everything
+is refused. The dashboard's cookie holds a fingerprint of the token, never the
+token, and is signed with a key derived from the secrets: rotating the tokens
+logs everyone out.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import abort, current_app, jsonify, request, session
+
+SESSION_LIFETIME = timedelta(hours=12)
+_BEARER = "bearer "
+
+
+def _tokens() -> tuple[str, ...]:
+    return current_app.config["SETTINGS"].api_tokens
+
+
+def _fingerprint(token: str) -> str:
+    return hashlib.sha256(b"earshot-dashboard:" + token.encode()).hexdigest()
+
+
+def valid_token(candidate: str) -> bool:
+    """Compared with every token in constant time, so the answer's timing tells nothing."""
+    matched = False
+    for token in _tokens():
+        matched |= hmac.compare_digest(candidate.encode(), token.encode())
+    return matched
+
+
+def _refuse(message: str):
+    response = jsonify(error=message)
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="earshot"'
+    return response
+
+
+def bearer_refusal():
+    """For API requests: None when `Authorization: Bearer <token>` names a valid token, else the 401 answer."""
+    if not _tokens():
+        return _refuse("the API is disabled: EARSHOT_API_TOKENS is not set")
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith(_BEARER):
+        return _refuse("missing bearer token: send 'Authorization: Bearer <token>'")
+    if not valid_token(header[len(_BEARER) :].strip()):
+        return _refuse("invalid token")
+    return None
+
+
+def logged_in() -> bool:
+    held = session.get("who")
+    if not isinstance(held, str):
+        return False
+    matched = False
+    for token in _tokens():
+        matched |= hmac.compare_digest(held, _fingerprint(token))
+    return matched
+
+
+def log_in(token: str) -> bool:
+    if not valid_token(token):
+        return False
+    session.clear()  # a fresh session (and CSRF token) after login: no session fixation
+    session["who"] = _fingerprint(token)
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = True
+    return True
+
+
+def log_out() -> None:
+    session.clear()
+
+
+def csrf_token() -> str:
+    if not isinstance(session.get("csrf"), str):
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Every form that changes state carries the session's CSRF token."""
+    expected = session.get("csrf")
+    given = request.form.get("csrf_token", "")
+    if not isinstance(expected, str) or not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(400, description="the form expired or did not come from this site; reload the page and retry")
+
+
+def configure_sessions(app) -> None:
+    settings = app.config["SETTINGS"]
+    if not app.secret_key:
+        material = "\n".join((settings.webhook_secret, settings.slack_signing_secret, *settings.api_tokens))
+        app.secret_key = hmac.new(material.encode(), b"earshot dashboard sessions", hashlib.sha256).hexdigest()
+    app.config.update(
+        SESSION_COOKIE_NAME="earshot_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+    )

@@ -1,0 +1,99 @@
+"""Slack's requests: interactivity (`/slack/actions`) and the `/earshot` command.
+
+Both are signed; the signature is checked on the raw body before the form is
+read. An action changes the ticket in the request (a quick write) and leaves
+the `chat.update` to the outbox, so Slack gets its answer well within 3 s.
+An action on a ticket that does not exist answers 404 JSON (Slack shows the
+button as failed); a malformed payload answers 400.
+"""
+
+import json
+import re
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+
+from core.config import TIERS
+from core.timeutil import utcnow
+from integrations.platforms.mention import SignatureError
+from integrations.slack import commands, signature
+from service.errors import ApiError
+from store.db import transaction
+from store.schema import Ticket
+from tickets import lifecycle
+
+bp = Blueprint("slack", __name__, url_prefix="/slack")
+_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+
+
+def _verified_form() -> dict:
+    body = request.get_data(cache=True)  # the raw bytes, before anything parses the form
+    try:
+        signature.verify(
+            current_app.config["SETTINGS"].slack_signing_secret,
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            body,
+            time.time(),
+        )
+    except SignatureError as error:
+        raise ApiError(401, str(error)) from None
+    return request.form
+
+
+def _parse_action(form) -> tuple[str, str, int, str | None]:
+    """(user id, action id, ticket id, tier) from a block_actions payload."""
+    try:
+        payload = json.loads(form.get("payload", ""))
+        user = payload["user"]["id"]
+        action = payload["actions"][0]
+        action_id = action["action_id"]
+        value = action["selected_option"]["value"] if "selected_option" in action else action["value"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise ApiError(400, "payload must be a block_actions JSON object with user.id and actions[0]") from None
+    if payload.get("type") != "block_actions":
+        raise ApiError(400, "only block_actions payloads are handled", field="type")
+    if not isinstance(user, str) or not _USER.match(user):
+        raise ApiError(400, "user.id is not a Slack user id", field="user.id")
+    raw_id, _, tier = str(value).partition(":")
+    if not raw_id.isdigit():
+        raise ApiError(400, "the action's value must carry a ticket id", field="actions[0].value")
+    if action_id == "ticket_set_urgency" and tier not in TIERS:
+        raise ApiError(400, f"urgency must be one of {', '.join(TIERS)}", field="actions[0].selected_option")
+    return user, action_id, int(raw_id), tier or None
+
+
+def _apply(session, ticket: Ticket, action_id: str, user: str, tier: str | None) -> None:
+    config, now = current_app.config["EARSHOT"], utcnow()
+    if action_id == "ticket_claim":
+        lifecycle.claim(session, ticket, user, now)
+    elif action_id == "ticket_responded":
+        lifecycle.mark_responded(session, ticket, user, now, config)
+    elif action_id == "ticket_resolve":
+        lifecycle.resolve(session, ticket, user, now)
+    elif action_id == "ticket_not_complaint":
+        lifecycle.not_complaint(session, ticket, user, now)
+    elif action_id == "ticket_set_urgency":
+        lifecycle.set_urgency(session, ticket, tier, user, now, config)
+    else:
+        raise ApiError(400, f"unknown action_id {action_id[:64]!r}", field="actions[0].action_id")
+
+
+@bp.post("/actions")
+def actions():
+    user, action_id, ticket_id, tier = _parse_action(_verified_form())
+    with transaction(current_app.config["SETTINGS"].database_url) as session:
+        ticket = session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is None:
+            raise ApiError(404, f"no ticket {ticket_id}")
+        _apply(session, ticket, action_id, user, tier)
+    return "", 200
+
+
+@bp.post("/commands")
+def slash_command():
+    form = _verified_form()
+    settings = current_app.config["SETTINGS"]
+    with transaction(settings.database_url) as session:
+        answer = commands.answer(session, settings, form.get("text", ""), utcnow())
+    return jsonify(answer)
