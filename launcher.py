@@ -67,6 +67,9 @@ def main() -> int:
     migrate.upgrade(settings.database_url)
     redis_url, embedded = _redis_url(settings)
     env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if settings.uses_slack_standin:
+        # The stand-in signs its button clicks with the secret the app verifies.
+        env["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
     commands = _commands(settings)
     processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
     print(f"earshot: dashboard  http://127.0.0.1:{settings.port}/dashboard")

@@ -87,5 +87,9 @@ def main(argv=None) -> None:
         print(f"  batch {batch_size:>3}: {rate:7.1f} texts/s{chosen}")
 
 
+def run() -> None:
+    main([])
+
+
 if __name__ == "__main__":
     main()

@@ -66,7 +66,7 @@ class SlackConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     threads: int = 2
-    batch_size: int = 32
+    batch_size: int = 16  # measured best on 2 cores, see models/EVALUATION.md
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
   python -m workers model       the classification worker (loads the model once)
   python -m workers io          Slack delivery and maintenance
-  python -m workers sla         SLA checks at their deadlines; runs RQ's scheduler for timed jobs
+  python -m workers sla         SLA checks at their deadlines
   python -m workers scheduler   the periodic jobs (run exactly one per deployment)
 
 Both workers are RQ SimpleWorkers: jobs run in the worker process itself. The
@@ -43,7 +43,9 @@ def run_model_worker(burst: bool = False) -> None:
 
 def run_io_worker(burst: bool = False) -> None:
     worker = SimpleWorker([queues.queue(name) for name in queues.IO_QUEUES], connection=queues.connection())
-    worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+    # RQ's scheduler only moves timed jobs of the queues its own worker serves:
+    # delivery reschedules itself around Slack's rate limits.
+    worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
 
 
 def run_sla_worker(burst: bool = False) -> None:

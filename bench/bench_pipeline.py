@@ -1,0 +1,156 @@
+"""The whole pipeline under gunicorn, real workers, Redis and the Slack stand-in.
+
+1. Classification throughput: mentions per second from webhook to classified
+   ticket, against the raw model (same texts, batch size and threads),
+   printed as a ratio (target >= 0.7).
+2. Latency from webhook to chat.postMessage at a steady load the model and
+   Slack's one-message-per-second-per-channel can carry (target p99 < 2 s).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import yaml
+from redis import Redis
+from sqlalchemy import func, select
+
+from bench.bench_model import DEFAULT_DATA, customer_texts, raw_throughput
+from bench.harness import REDIS_BENCH_URL, ROOT, free_port, percentile, scratch_database, wait_for_http
+from core.config import ModelConfig
+from core.settings import DEV_SLACK_SIGNING_SECRET, DEV_WEBHOOK_SECRET
+from store.db import session_for
+from store.schema import Mention, Ticket
+from tools.post_mention import post
+
+THREADS = 2
+BURST = 320
+CHANNELS = 4
+STEADY_RATE = 2.0  # mentions per second, spread over CHANNELS channels: 0.5 a second each
+STEADY_SECONDS = 40
+
+
+def _config(path: str) -> None:
+    routes = [{"match": {"brand": [f"brand{n}"]}, "channel": f"#bench-{n}"} for n in range(CHANNELS)]
+    with open(path, "w") as handle:
+        yaml.safe_dump({"routes": routes, "model": {"threads": THREADS}}, handle)
+
+
+def _start(env: dict, web_port: int, standin_port: int) -> list[subprocess.Popen]:
+    python = sys.executable
+    commands = [
+        [os.path.join(os.path.dirname(python), "gunicorn"), "wsgi:app", "-b", f"127.0.0.1:{web_port}"],
+        [python, "-m", "workers", "model"],
+        [python, "-m", "workers", "io"],
+        [python, "-m", "integrations.slack.standin", "--port", str(standin_port),
+         "--app-url", f"http://127.0.0.1:{web_port}"],
+    ]  # fmt: skip
+    return [subprocess.Popen(c, cwd=ROOT, env=env, stderr=subprocess.DEVNULL) for c in commands]
+
+
+def _mention(n: int, text: str, tag: str) -> dict:
+    return {
+        "id": f"{tag}-{n}-{time.time_ns()}",
+        "source": "x",
+        "author": {"id": f"{tag}-author-{n}", "handle": f"@customer{n}", "followers": 50},
+        "text": text,
+        "brand": f"brand{n % CHANNELS}",
+    }
+
+
+def _processed(url: str) -> int:
+    with session_for(url) as session:
+        return session.scalar(select(func.count()).select_from(Mention).where(Mention.processed_at.is_not(None)))
+
+
+def _wait_processed(url: str, count: int, timeout: float) -> float:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if _processed(url) >= count:
+            return time.time()
+        time.sleep(0.05)
+    raise RuntimeError(f"only {_processed(url)} of {count} mentions processed in {timeout:.0f} s")
+
+
+def _posted_at(standin: str) -> dict[str, float]:
+    """ticket id -> when the stand-in received its parent message."""
+    posted = {}
+    for n in range(CHANNELS):
+        with urllib.request.urlopen(f"{standin}/_standin/messages?channel=%23bench-{n}", timeout=10) as response:
+            for message in json.loads(response.read())["messages"]:
+                metadata = message.get("metadata") or {}
+                ticket_id = (metadata.get("event_payload") or {}).get("ticket_id")
+                if ticket_id and "thread_ts" not in message:
+                    posted[str(ticket_id)] = message["received_at"]
+    return posted
+
+
+def _latencies(url: str, standin: str, sent: dict[str, float]) -> list[float]:
+    posted = _posted_at(standin)
+    with session_for(url) as session:
+        rows = session.execute(select(Mention.external_id, Ticket.id).join(Ticket, Mention.ticket_id == Ticket.id))
+        return [posted[str(ticket_id)] - sent[external] for external, ticket_id in rows
+                if external in sent and str(ticket_id) in posted]  # fmt: skip
+
+
+def run() -> dict:
+    texts = customer_texts(DEFAULT_DATA, BURST)
+    batch_size = ModelConfig().batch_size
+    raw = raw_throughput(texts, batch_size, THREADS)
+    print(f"pipeline  raw model: {raw:.1f} texts/s (batch {batch_size}, {THREADS} threads)")
+    Redis.from_url(REDIS_BENCH_URL).flushdb()
+    with tempfile.TemporaryDirectory() as tmpdir, scratch_database("sqlite", tmpdir) as url:
+        config_path = os.path.join(tmpdir, "earshot.yaml")
+        _config(config_path)
+        web_port, standin_port = free_port(), free_port()
+        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_BENCH_URL, "EARSHOT_CONFIG": config_path,
+               "SLACK_STANDIN_PORT": str(standin_port), "SLACK_SIGNING_SECRET": DEV_SLACK_SIGNING_SECRET}  # fmt: skip
+        processes = _start(env, web_port, standin_port)
+        web = f"http://127.0.0.1:{web_port}"
+        standin = f"http://127.0.0.1:{standin_port}"
+        try:
+            wait_for_http(web_port, "/healthz")
+            wait_for_http(standin_port, "/_standin/version")
+            post(web, DEV_WEBHOOK_SECRET, {"mentions": [_mention(0, "warm-up: my order never arrived", "warm")]})
+            _wait_processed(url, 1, 120)
+
+            started = time.time()
+            for first in range(0, BURST, 40):
+                batch = [_mention(first + i, texts[first + i], "burst") for i in range(40)]
+                post(web, DEV_WEBHOOK_SECRET, {"mentions": batch})
+            finished = _wait_processed(url, BURST + 1, 600)
+            pipeline = BURST / (finished - started)
+            ratio = pipeline / raw
+            print(f"pipeline  webhook -> classified ticket: {pipeline:.1f} mentions/s, ratio to raw model "
+                  f"{ratio:.2f} (target >= 0.7)")  # fmt: skip
+
+            time.sleep(max(5.0, BURST / CHANNELS + 5))  # let Slack delivery of the burst drain first
+            sent: dict[str, float] = {}
+            steady = [_mention(n, texts[n % len(texts)], "steady") for n in range(int(STEADY_RATE * STEADY_SECONDS))]
+            started_steady = time.time()
+            for n, payload in enumerate(steady):
+                time.sleep(max(0.0, started_steady + n / STEADY_RATE - time.time()))
+                sent[payload["id"]] = time.time()
+                post(web, DEV_WEBHOOK_SECRET, payload)
+            time.sleep(10)
+            latencies = _latencies(url, standin, sent)
+            tickets = len(latencies)
+            if latencies:
+                print(f"pipeline  webhook -> chat.postMessage at {STEADY_RATE:.1f} mentions/s over {CHANNELS} "
+                      f"channels: p50 {percentile(latencies, 0.5):.2f} s, p99 {percentile(latencies, 0.99):.2f} s "
+                      f"({tickets} tickets; target p99 < 2 s)")  # fmt: skip
+            return {"ratio": ratio, "latencies": latencies}
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+            Redis.from_url(REDIS_BENCH_URL).flushdb()
+
+
+if __name__ == "__main__":
+    run()
