@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from urllib.request import urlopen
 
 from redis import Redis
+from rq import Worker
 
 from bench.harness import REDIS_BENCH_URL, ROOT, scratch_database
 from core.config import load_config
@@ -65,8 +66,15 @@ def _percentiles(values: list[float]) -> dict:
     }
 
 
-def measure_delivery(database_url: str, standin_url: str, *, channels: int = 4,
-                     interval_s: float = 1.5, messages_per_channel: int = 10, timeout_s: float = 120) -> dict:  # fmt: skip
+def measure_delivery(
+    database_url: str,
+    standin_url: str,
+    *,
+    channels: int = 4,
+    interval_s: float = 1.5,
+    messages_per_channel: int = 10,
+    timeout_s: float = 120,
+) -> dict:
     """Open `messages_per_channel` tickets in each of `channels` channels, one per channel every
     `interval_s` (0 = all at once), and time each from commit to its arrival at the stand-in.
     Needs an IO worker running against the same database, Redis ($REDIS_URL) and stand-in."""
@@ -83,7 +91,8 @@ def measure_delivery(database_url: str, standin_url: str, *, channels: int = 4,
     arrived: dict[int, float] = {}
     while time.time() < deadline and len(arrived) < len(committed):
         time.sleep(0.5)
-        arrived = {k: v for name in names for k, v in standin_arrivals(standin_url, name).items() if k in committed}
+        arrived = {ticket: at for name in names for ticket, at in standin_arrivals(standin_url, name).items()
+                   if ticket in committed}  # fmt: skip
     latencies = [arrived[ticket] - at for ticket, at in committed.items() if ticket in arrived]
     result = _percentiles(latencies)
     result.update(channels=channels, sent=len(committed), missing=len(committed) - len(arrived))
@@ -91,15 +100,22 @@ def measure_delivery(database_url: str, standin_url: str, *, channels: int = 4,
 
 
 def _worker(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workers", "io"], cwd=ROOT, env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    """An IO worker, started and listening (its start-up is not delivery latency)."""
+    process = subprocess.Popen([sys.executable, "-m", "workers", "io"], cwd=ROOT, env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    connection = Redis.from_url(env["REDIS_URL"])
+    deadline = time.time() + 60
+    while not Worker.count(connection=connection) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # its scheduler starts just after it registers
+    return process
 
 
 def _private_redis_url() -> tuple[str, callable]:
     """A Redis database of our own (the tests' lock scheme), so no other worker takes our jobs."""
     host = REDIS_BENCH_URL.rsplit("/", 1)[0]
     locks = Redis.from_url(host + "/0")
-    for number in range(15, 0, -1):
+    for number in range(14, 0, -1):  # 15 is the shared bench database (REDIS_BENCH_URL)
         if locks.set(f"earshot:test-lock:{number}", f"bench-{os.getpid()}", nx=True, ex=3600):
             url = f"{host}/{number}"
             Redis.from_url(url).flushdb()

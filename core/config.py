@@ -70,6 +70,25 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class VolumeConfig:
+    enabled: bool = True
+    factor: float = 3.0  # the window's complaints against the usual count for that hour of the week
+    min_count: int = 10  # fewer complaints than this is never a rise
+    baseline_days: int = 28  # history looked at, in whole weeks; less history stored means no alert
+
+
+@dataclass(frozen=True)
+class IncidentConfig:
+    enabled: bool = True
+    window: timedelta = timedelta(minutes=30)
+    min_authors: int = 5
+    # Cosine to a cluster's centroid. Measured with the shipped encoder: paraphrases of one outage
+    # are 0.70-0.93 apart (0.85+ to their centroid); real support tweets reach 0.66 at most.
+    similarity: float = 0.75
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
+
+
+@dataclass(frozen=True)
 class AppConfig:
     slack: SlackConfig
     routes: tuple[Route, ...]
@@ -77,6 +96,7 @@ class AppConfig:
     model: ModelConfig
     urgency: object  # models.urgency.UrgencyPolicy
     raw: dict
+    incidents: IncidentConfig = field(default_factory=IncidentConfig)
 
 
 DEFAULT_POLICIES = {
@@ -258,6 +278,45 @@ def _model(r: _Reader, raw) -> ModelConfig:
     return ModelConfig(**values)
 
 
+def _number(r: _Reader, raw: dict, key: str, default, low: float, high: float, integer: bool = False):
+    value = raw.get(key.rsplit(".", 1)[-1], default)
+    kinds = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        r.fail(key, f"must be {'an integer' if integer else 'a number'} from {low} to {high}, got {value!r}")
+    return value
+
+
+def _flag(r: _Reader, raw: dict, key: str, default: bool) -> bool:
+    value = raw.get(key.rsplit(".", 1)[-1], default)
+    if not isinstance(value, bool):
+        r.fail(key, "must be true or false")
+    return value
+
+
+def _incidents(r: _Reader, raw) -> IncidentConfig:
+    raw = r.mapping(raw, "incidents")
+    r.unknown(raw, ("enabled", "window", "min_authors", "similarity", "volume"), "incidents")
+    volume = r.mapping(raw.get("volume"), "incidents.volume")
+    r.unknown(volume, ("enabled", "factor", "min_count", "baseline_days"), "incidents.volume")
+    defaults, usual = IncidentConfig(), VolumeConfig()
+    window = r.duration(raw.get("window", "30m"), "incidents.window")
+    if not timedelta(minutes=1) <= window <= timedelta(days=1):
+        r.fail("incidents.window", "must be from 1m to 1d")
+    return IncidentConfig(
+        enabled=_flag(r, raw, "incidents.enabled", True),
+        window=window,
+        min_authors=_number(r, raw, "incidents.min_authors", defaults.min_authors, 2, 10_000, integer=True),
+        similarity=float(_number(r, raw, "incidents.similarity", defaults.similarity, 0.3, 0.999)),
+        volume=VolumeConfig(
+            enabled=_flag(r, volume, "incidents.volume.enabled", True),
+            factor=float(_number(r, volume, "incidents.volume.factor", usual.factor, 1.1, 1000)),
+            min_count=_number(r, volume, "incidents.volume.min_count", usual.min_count, 1, 10**6, integer=True),
+            baseline_days=_number(r, volume, "incidents.volume.baseline_days", usual.baseline_days, 7, 364,
+                                  integer=True),  # fmt: skip
+        ),
+    )
+
+
 SECTIONS = ("slack", "routes", "sla", "model", "urgency", "incidents", "digest")
 
 
@@ -278,6 +337,7 @@ def parse_config(raw, source: str = "<config>") -> AppConfig:
         model=_model(r, raw.get("model")),
         urgency=urgency,
         raw=raw,
+        incidents=_incidents(r, raw.get("incidents")),
     )
 
 

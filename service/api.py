@@ -20,6 +20,8 @@ from service.auth import bearer_refusal
 from service.errors import ApiError
 from store import reports
 from store.db import session_for
+from store.schema import Incident
+from tickets import incidents
 from tickets.serialize import ticket_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -244,3 +246,23 @@ def summary():
         by_urgency=reports.summarize(rows, "urgency"),
         by_source=reports.summarize(rows, "source"),
     )
+
+
+@bp.post("/incidents/<incident_id>/resolve")
+def resolve_incident(incident_id: str):
+    """One public answer recorded on every member ticket of the incident, which is resolved with them."""
+    if not (incident_id.isascii() and incident_id.isdigit()) or int(incident_id) > MAX_ID:
+        raise _bad("id", "an incident id is a number")
+    body = request.get_json(silent=True)
+    answer = body.get("answer") if isinstance(body, dict) else None
+    if not isinstance(answer, str) or not answer.strip() or len(answer) > 10_000:
+        raise ApiError(400, "answer: a JSON body {\"answer\": \"...\"} with the text sent to customers", field="answer")
+    with _session() as session:
+        incident = session.get(Incident, int(incident_id), with_for_update=True)
+        if incident is None:
+            raise ApiError(404, f"no incident {incident_id}")
+        if incident.status == "resolved":
+            raise ApiError(409, f"incident {incident_id} is already resolved")
+        answered = incidents.resolve(session, incident, answer.strip(), "api", utcnow(), current_app.config["EARSHOT"])
+        session.commit()
+        return jsonify(id=str(incident.id), status=incident.status, answered_tickets=answered)

@@ -90,10 +90,16 @@ def actions():
     return "", 200
 
 
+def _command_user(form) -> str | None:
+    user = form.get("user_id", "")
+    return user if _USER.match(user) else None
+
+
 @bp.post("/commands")
 def slash_command():
     form = _verified_form()
     settings = current_app.config["SETTINGS"]
     with transaction(settings.database_url) as session:
-        answer = commands.answer(session, settings, form.get("text", ""), utcnow())
+        answer = commands.answer(session, settings, form.get("text", ""), utcnow(), actor=_command_user(form),
+                                 config=current_app.config["EARSHOT"])  # fmt: skip
     return jsonify(answer)

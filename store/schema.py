@@ -66,6 +66,7 @@ class Mention(Base):
         Index("ix_mentions_author", "source", "author_id", "created_at"),
         Index("ix_mentions_conversation", "source", "conversation_id"),
         Index("ix_mentions_reply", "source", "in_reply_to"),
+        Index("ix_mentions_brand_created", "brand", "created_at"),  # a brand's volume per window
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -126,6 +127,7 @@ class Ticket(Base):
     repeat_contacts: Mapped[int] = mapped_column(Integer, default=0)
     slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
 
     # SLA clocks. Each due_at is computed by the SLA rules from the policy of
     # the ticket's urgency; next_deadline_at is the soonest pending alert time
@@ -199,6 +201,65 @@ class SlackMessage(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # gave up: Slack refused it for good
     slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+
+
+class Incident(Base):
+    """Many customers, one problem: similar complaints in a window ("similar"), or a brand's
+    complaints well above their usual rate for that hour of the week ("volume")."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "status", "brand", "kind"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    brand: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    mention_count: Mapped[int] = mapped_column(Integer, default=0)
+    author_count: Mapped[int] = mapped_column(Integer, default=0)
+    sources: Mapped[list] = mapped_column(JSON, default=list)
+    centroid: Mapped[bytes | None] = mapped_column(LargeBinary)  # float16, like Mention.embedding
+    expected: Mapped[float | None] = mapped_column(Float)  # volume: the usual count for the window
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class IncidentMember(Base):
+    """A complaint counted in an incident (a mention belongs to one incident at most)."""
+
+    __tablename__ = "incident_members"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id"), unique=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    source: Mapped[str] = mapped_column(String(32))
+    author_key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuthorLink(Base):
+    """An agent's word that two handles (perhaps on two platforms) are one customer."""
+
+    __tablename__ = "author_links"
+    __table_args__ = (
+        UniqueConstraint("source_a", "author_a", "source_b", "author_b", name="uq_author_links_pair"),
+        Index("ix_author_links_b", "source_b", "author_b"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_a: Mapped[str] = mapped_column(String(32))
+    author_a: Mapped[str] = mapped_column(String(255))
+    source_b: Mapped[str] = mapped_column(String(32))
+    author_b: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
 
 
 class Label(Base):

@@ -21,6 +21,7 @@ from integrations.platforms import generic
 from store import migrate
 from store.db import dispose_all, get_engine
 from store.schema import Base
+from tickets import incidents
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -71,6 +72,7 @@ def database_url(request, tmp_path, sqlite_template):
         return
     url = request.getfixturevalue("postgres_url")
     _truncate_postgres(url)
+    incidents.forget()  # its in-memory window must not outlive the rows it mirrors
     yield url
 
 

@@ -112,6 +112,19 @@ def record_public_reply(session: Session, ticket: Ticket, reply: Mention, config
     _changed(session, ticket)
 
 
+def answer_publicly(session: Session, ticket: Ticket, text: str, actor: str, at: datetime, config: AppConfig) -> None:
+    """One public answer an agent gave for many tickets at once (an incident's): it stops the
+    response clock as mark_responded does, and the ticket keeps the text."""
+    if ticket.status == "resolved":
+        return
+    sla.brand_replied(ticket, at, config.sla)
+    ticket.status = "responded"
+    ticket.claimed_by = ticket.claimed_by or actor
+    _event(session, ticket, "public_answer", actor, at, answer=text)
+    outbox.queue_thread_note(session, ticket, f"Answered in public:\n{text}", f"answer:{ticket.id}:{at.timestamp()}")
+    _changed(session, ticket)
+
+
 def claim(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
     if ticket.status == "resolved":
         return

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.config import AppConfig
@@ -19,7 +19,7 @@ from core.timeutil import utcnow
 from models.urgency import bump, decide
 from store.db import session_for
 from store.schema import Mention, Ticket
-from tickets import lifecycle
+from tickets import authors, incidents, lifecycle
 from triage.routing import TicketFacts, choose_channel
 from workers.classify_queue import clear_flag
 from workers.context import app_context
@@ -56,14 +56,18 @@ def _conversation_ticket(session: Session, mention: Mention) -> Ticket | None:
         ).first()
         if parent is not None and parent.ticket_id is not None:
             return session.get(Ticket, parent.ticket_id)
-    open_tickets = select(Ticket).where(Ticket.source == mention.source, Ticket.status.in_(lifecycle.OPEN_STATUSES))
+    same_author = Ticket.author_id == mention.author_id
     if mention.conversation_id:
-        ticket = session.scalars(
-            open_tickets.where(Ticket.conversation_id == mention.conversation_id).order_by(Ticket.id.desc())
-        ).first()
-        if ticket is not None:
-            return ticket
-    return session.scalars(open_tickets.where(Ticket.author_id == mention.author_id).order_by(Ticket.id.desc())).first()
+        same_conversation = Ticket.conversation_id == mention.conversation_id
+        match, preference = or_(same_conversation, same_author), case((same_conversation, 0), else_=1)
+    else:
+        match, preference = same_author, literal(0)
+    return session.scalars(
+        select(Ticket)
+        .where(Ticket.source == mention.source, Ticket.status.in_(lifecycle.OPEN_STATUSES), match)
+        .order_by(preference, Ticket.id.desc())
+        .limit(1)
+    ).first()
 
 
 def _apply_waiting_replies(session: Session, ticket: Ticket, mention: Mention, config: AppConfig) -> None:
@@ -111,6 +115,7 @@ def triage_inbound(session: Session, mention: Mention, prediction, config: AppCo
     elif mention.needs_reply:
         ticket = lifecycle.open_ticket(session, mention, _route(mention, config), config, now)
         _apply_waiting_replies(session, ticket, mention, config)
+    incidents.observe(session, mention, ticket, config, now)
 
 
 def triage_outbound(session: Session, reply: Mention, config: AppConfig) -> None:
@@ -124,24 +129,40 @@ def triage_outbound(session: Session, reply: Mention, config: AppConfig) -> None
         lifecycle.record_public_reply(session, session.get(Ticket, parent.ticket_id), reply, config, utcnow())
 
 
+def _triage(session: Session, mention: Mention, prediction, classifier, config: AppConfig) -> None:
+    if mention.direction == "inbound":
+        mention.model_version = classifier.model_version
+        triage_inbound(session, mention, prediction, config)
+    else:
+        triage_outbound(session, mention, config)
+    mention.processed_at = utcnow()
+
+
 def process(session: Session, mentions: list[Mention], classifier, config: AppConfig) -> None:
-    """Classify inbound mentions in one model pass, then triage in posting order."""
+    """Classify inbound mentions in one model pass, then triage in posting order.
+
+    The batch is triaged in one go; only if that fails is it retried mention by
+    mention, each in a savepoint, so one bad mention cannot sink the others.
+    """
     inbound = [m for m in mentions if m.direction == "inbound"]
     predictions = dict(zip((m.id for m in inbound), classifier.predict([m.text for m in inbound]), strict=True))
-    for mention in sorted(mentions, key=lambda m: (m.created_at, m.id)):
+    ordered = sorted(mentions, key=lambda m: (m.created_at, m.id))
+    ids = [m.id for m in ordered]
+    try:
+        with session.begin_nested():
+            for mention in ordered:
+                _triage(session, mention, predictions.get(mention.id), classifier, config)
+        return
+    except Exception:
+        log.warning("batch triage failed; retrying mention by mention", extra={"mention_ids": ids})
+    for mention_id in ids:
+        mention = session.get(Mention, mention_id)
         try:
             with session.begin_nested():
-                if mention.direction == "inbound":
-                    mention.model_version = classifier.model_version
-                    triage_inbound(session, mention, predictions[mention.id], config)
-                else:
-                    triage_outbound(session, mention, config)
-                mention.processed_at = utcnow()
-                session.flush()
+                _triage(session, mention, predictions.get(mention_id), classifier, config)
         except Exception:
-            # One bad mention must not sink its batch: it stays claimed and
-            # unprocessed, so reconciliation retries it after STALE_CLAIM.
-            log.exception("mention triage failed", extra={"mention_id": mention.id})
+            # It stays claimed and unprocessed: reconciliation retries it after STALE_CLAIM.
+            log.exception("mention triage failed", extra={"mention_id": mention_id})
 
 
 def classify_batch(mention_ids: list[int] | None = None) -> int:

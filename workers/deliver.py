@@ -1,15 +1,15 @@
 """RQ jobs that deliver the Slack outbox at Slack's pace, one channel at a time.
 
 `deliver_channel` sends at most what the channel may send now, then
-schedules itself for the moment the channel may send again; it never sleeps,
-so one rate-limited channel does not hold a worker the others need. Per
+schedules itself for the moment the channel may send again; it sleeps at
+most a quarter second, so one rate-limited channel does not hold a worker the
+others need. Per
 channel, Redis holds a lock (two workers never drain one channel), a
 "not before" time (pacing, Retry-After, backoff) and a "dirty" flag (work
 arrived while another worker held the lock).
 """
 
 import hashlib
-import logging
 import math
 import time
 from datetime import UTC, datetime
@@ -19,8 +19,6 @@ from integrations.slack.delivery import has_ready, pending_channels, send_next
 from store.db import session_for
 from workers import queues
 from workers.context import app_context
-
-log = logging.getLogger(__name__)
 
 SEND_INTERVAL_SECONDS = 1.0  # Slack allows about one message per second per channel
 SHORT_WAIT_SECONDS = 0.25  # waited in the job: cheaper than a round trip through the scheduler

@@ -1,4 +1,5 @@
-"""`/earshot sla | breaches | ticket <id> | help`: short ephemeral answers for managers."""
+"""`/earshot sla | breaches | ticket <id> | incident <id> | resolve-incident <id> <answer> | link a b | help`:
+short ephemeral answers for managers, and the incident and author-link commands for agents."""
 
 from datetime import datetime, timedelta
 
@@ -8,6 +9,8 @@ from core.settings import Settings
 from integrations.slack.blocks import escape, link, slack_date, user
 from integrations.slack.client import thread_url
 from store import reports
+from store.schema import Incident
+from tickets import authors, incidents
 
 WINDOW = timedelta(hours=24)
 LATEST_BREACHES = 10
@@ -15,7 +18,10 @@ HELP = (
     "*/earshot* commands:\n"
     "• `sla`: open tickets per urgency, breaches and first-response times over 24 h\n"
     "• `breaches`: the latest 10 breaches, with links to their threads\n"
-    "• `ticket <id>`: a ticket's state, clocks and latest events"
+    "• `ticket <id>`: a ticket's state, clocks and latest events\n"
+    "• `incident <id>`: an incident's size, sources and state\n"
+    "• `resolve-incident <id> <answer>`: answer every ticket of an incident in public, and resolve them\n"
+    "• `link <source>:<author id> <source>:<author id>`: two handles of one customer (e.g. `x:u42 facebook:9001`)"
 )
 _CLOCKS = (("first_response", "First response"), ("next_response", "Next response"), ("resolution", "Resolution"))
 
@@ -82,7 +88,51 @@ def ticket(session: Session, raw_id: str) -> dict:
     return ephemeral("\n".join(lines))
 
 
-def answer(session: Session, settings: Settings, text: str, now: datetime) -> dict:
+def _incident(session: Session, raw_id: str, usage: str) -> Incident | dict:
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        return ephemeral(f"Usage: `{usage}`.")
+    return session.get(Incident, int(raw_id)) or ephemeral(f"No incident #{raw_id}.")
+
+
+def incident(session: Session, raw_id: str) -> dict:
+    found = _incident(session, raw_id, "/earshot incident <id>")
+    if isinstance(found, dict):
+        return found
+    state = f"resolved by {user(found.resolved_by)}" if found.status == "resolved" else "open"
+    return ephemeral(
+        f"*Incident #{found.id}* · {escape(found.kind)} · {escape(found.brand or 'no brand')} · {state}\n"
+        f"{found.mention_count} complaints from {found.author_count} customers on "
+        f"{escape(', '.join(found.sources or []))} · first seen {slack_date(found.first_seen_at)} · "
+        f"last {slack_date(found.last_seen_at)}"
+    )
+
+
+def resolve_incident(session: Session, text: str, actor: str | None, config, now: datetime) -> dict:
+    usage = "/earshot resolve-incident <id> <answer sent to every customer>"
+    parts = text.split(None, 2)
+    if len(parts) < 3 or not parts[2].strip():
+        return ephemeral(f"Usage: `{usage}`.")
+    found = _incident(session, parts[1].lstrip("#"), usage)
+    if isinstance(found, dict):
+        return found
+    if found.status == "resolved":
+        return ephemeral(f"Incident #{found.id} is already resolved.")
+    answered = incidents.resolve(session, found, parts[2].strip(), actor or "slack", now, config)
+    return ephemeral(f"Incident #{found.id} resolved; the answer was recorded on {answered} ticket(s).")
+
+
+def link_authors(session: Session, words: list[str], actor: str | None) -> dict:
+    handles = [authors.parse_handle(word) for word in words[1:3]]
+    if len(words) != 3 or None in handles:
+        return ephemeral("Usage: `/earshot link <source>:<author id> <source>:<author id>`, e.g. `x:u42 facebook:9001`.")
+    a, b = handles
+    if not authors.link(session, a, b, actor):
+        return ephemeral(f"{escape(':'.join(a))} and {escape(':'.join(b))} are already one customer.")
+    return ephemeral(f"Linked {escape(':'.join(a))} and {escape(':'.join(b))}: one customer from now on.")
+
+
+def answer(session: Session, settings: Settings, text: str, now: datetime, actor: str | None = None,
+           config=None) -> dict:  # fmt: skip
     words = text.split()
     command = words[0].lower() if words else "help"
     if command == "sla":
@@ -91,5 +141,11 @@ def answer(session: Session, settings: Settings, text: str, now: datetime) -> di
         return breaches(session, settings, now)
     if command == "ticket":
         return ticket(session, words[1].lstrip("#") if len(words) > 1 else "")
+    if command == "incident":
+        return incident(session, words[1].lstrip("#") if len(words) > 1 else "")
+    if command == "resolve-incident":
+        return resolve_incident(session, text, actor, config, now)
+    if command == "link":
+        return link_authors(session, words, actor)
     prefix = "" if command == "help" else f"Unknown command `{escape(command[:40])}`.\n"
     return ephemeral(prefix + HELP)

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from core.timeutil import utcnow
 from integrations.slack import blocks
-from integrations.slack.outbox import CHANNEL, ESCALATION, NOTE, PARENT, UPDATE
+from integrations.slack import incident_messages
+from integrations.slack.outbox import CHANNEL, ESCALATION, INCIDENT, INCIDENT_UPDATE, NOTE, PARENT, UPDATE
 from store.db import transaction
-from store.schema import Mention, SlackMessage, Ticket
+from store.schema import Incident, Mention, SlackMessage, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Send:
     created_at: float
     message: blocks.Message
     ticket_id: int | None = None
+    incident_id: int | None = None
     parent_channel_id: str | None = None
     parent_ts: str | None = None
     superseded: list[int] = field(default_factory=list)
@@ -68,11 +70,16 @@ def _ready(channel: str):
     return (
         select(SlackMessage)
         .outerjoin(Ticket, SlackMessage.ticket_id == Ticket.id)
+        .outerjoin(Incident, SlackMessage.incident_id == Incident.id)
         .where(
             SlackMessage.channel == channel,
             SlackMessage.sent_at.is_(None),
             SlackMessage.failed_at.is_(None),
-            or_(SlackMessage.kind.in_((PARENT, ESCALATION, CHANNEL)), Ticket.slack_ts.is_not(None)),
+            or_(
+                SlackMessage.kind.in_((PARENT, ESCALATION, CHANNEL, INCIDENT)),
+                Ticket.slack_ts.is_not(None),
+                Incident.slack_ts.is_not(None),  # an incident's update waits for its post
+            ),
         )
         .order_by(SlackMessage.priority, SlackMessage.id)
         .limit(1)
@@ -89,6 +96,24 @@ def _first_mention(session: Session, ticket: Ticket) -> Mention | None:
     )
 
 
+def _render_incident(session: Session, row: SlackMessage, send: Send) -> Send:
+    incident = session.get(Incident, row.incident_id, with_for_update=True, populate_existing=True)
+    send.incident_id, send.message = incident.id, incident_messages.render(session, incident)
+    send.parent_channel_id, send.parent_ts = incident.slack_channel_id, incident.slack_ts
+    if row.kind == INCIDENT:  # updates queued before the post is rendered are shown by the post
+        send.superseded = list(
+            session.scalars(
+                select(SlackMessage.id).where(
+                    SlackMessage.incident_id == incident.id,
+                    SlackMessage.kind == INCIDENT_UPDATE,
+                    SlackMessage.sent_at.is_(None),
+                    SlackMessage.attempts == 0,
+                )
+            )
+        )
+    return send
+
+
 def _render(session: Session, row: SlackMessage, ticket: Ticket | None) -> Send:
     send = Send(
         row_id=row.id,
@@ -100,6 +125,8 @@ def _render(session: Session, row: SlackMessage, ticket: Ticket | None) -> Send:
         message=blocks.Message("", []),
         ticket_id=row.ticket_id,
     )
+    if row.incident_id is not None:
+        return _render_incident(session, row, send)
     if ticket is not None:
         send.parent_channel_id, send.parent_ts = ticket.slack_channel_id, ticket.slack_ts
     if row.kind in (PARENT, UPDATE):
@@ -219,7 +246,7 @@ def call_slack(database_url: str, client: WebClient, send: Send) -> tuple[str, s
     """Post or update; returns (channel id, ts)."""
     message = send.message
     common = dict(text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False)
-    if send.kind == UPDATE:
+    if send.kind in (UPDATE, INCIDENT_UPDATE):
         client.chat_update(channel=send.parent_channel_id, ts=send.parent_ts, text=message.text,
                            blocks=message.blocks)  # fmt: skip
         return send.parent_channel_id, send.parent_ts
@@ -244,11 +271,15 @@ def record_sent(database_url: str, send: Send, channel_id: str, ts: str) -> None
     with transaction(database_url) as session:
         row = session.get(SlackMessage, send.row_id)
         row.sent_at, row.slack_channel_id, row.slack_ts, row.last_error = now, channel_id, ts, None
+        if send.kind == INCIDENT:
+            incident = session.get(Incident, send.incident_id)
+            incident.slack_channel_id, incident.slack_ts = channel_id, ts
+        if send.kind in (PARENT, INCIDENT):
+            for superseded in session.scalars(select(SlackMessage).where(SlackMessage.id.in_(send.superseded))):
+                superseded.sent_at, superseded.last_error = now, "superseded by the parent message"
         if send.kind == PARENT:
             ticket = session.get(Ticket, send.ticket_id)
             ticket.slack_channel_id, ticket.slack_ts = channel_id, ts
-            for superseded in session.scalars(select(SlackMessage).where(SlackMessage.id.in_(send.superseded))):
-                superseded.sent_at, superseded.last_error = now, "superseded by the parent message"
 
 
 def _record_failure(database_url: str, send: Send, error: str, *, reached_slack: bool, give_up: bool) -> None:
@@ -276,7 +307,8 @@ def send_next(database_url: str, client: WebClient, channel: str) -> Outcome:
     except SlackApiError as error:
         status, code = error.response.status_code, error.response.get("error")
         if status == 429:
-            retry_after = float(error.response.headers.get("Retry-After") or error.response.headers.get("retry-after") or 1)
+            headers = error.response.headers
+            retry_after = float(headers.get("Retry-After") or headers.get("retry-after") or 1)
             _record_failure(database_url, send, "ratelimited", reached_slack=False, give_up=False)
             return Outcome("rate_limited", retry_after, send.row_id)
         if status >= 500 or code in TRANSIENT_ERRORS:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 PRIORITY = {tier: rank for rank, tier in enumerate(TIERS)}  # lower is sooner
 PARENT, UPDATE, NOTE, ESCALATION = "parent", "update", "note", "escalation"
+INCIDENT, INCIDENT_UPDATE = "incident", "incident_update"  # rendered from the Incident row at delivery
 CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
 DELIVER_JOB = "workers.deliver.deliver_channel"
 _TOUCHED = "earshot.slack.channels"
@@ -107,6 +108,13 @@ def queue_channel_message(session: Session, channel: str, text: str, key: str) -
     if not _queued(session, dedupe_key):
         session.add(SlackMessage(dedupe_key=dedupe_key, ticket_id=None, kind=CHANNEL, channel=channel,
                                  priority=len(TIERS), payload={"text": text}))  # fmt: skip
+    _touch(session, channel)
+
+
+def add_message(session: Session, key: str, kind: str, channel: str, priority: int, **columns) -> None:
+    """A row tied to no ticket (an incident's message), once per `key`."""
+    if not _queued(session, key[:191]):
+        session.add(SlackMessage(dedupe_key=key[:191], kind=kind, channel=channel, priority=priority, **columns))
     _touch(session, channel)
 
 

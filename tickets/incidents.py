@@ -1,0 +1,233 @@
+"""Incidents in the database: a classified complaint is observed, incidents form and grow,
+member tickets are linked, and one answer resolves them all.
+
+The similarity rule keeps its window in memory (triage.incidents.ClusterIndex,
+one per database per process), rebuilt from the stored embeddings of the
+last window after a restart. Incidents themselves live in the database, and a
+cluster that forms one first looks for an open incident of the same problem
+there, so two workers, or a restarted one, grow one incident rather than two.
+Nothing here commits: the caller does.
+"""
+
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.config import AppConfig, IncidentConfig
+from integrations.slack import incident_messages, outbox
+from store.schema import Incident, IncidentMember, Mention, Ticket
+from tickets import lifecycle
+from triage.incidents import Cluster, ClusterIndex, forms_incident, volume_rise
+
+WEEK = timedelta(days=7)
+VOLUME_CHECK_EVERY = timedelta(minutes=1)  # of event time, per brand: the check is a few count queries
+_indexes: dict[str, ClusterIndex] = {}
+_volume_checked: dict[tuple[str, str | None], datetime] = {}
+
+
+def forget() -> None:
+    """Drop the in-memory windows (a database was emptied under this process: tests)."""
+    _indexes.clear()
+    _volume_checked.clear()
+
+
+def author_key(mention: Mention) -> str:
+    return f"{mention.source}:{mention.author_id}"
+
+
+def _vector(embedding: bytes) -> np.ndarray:
+    return np.frombuffer(embedding, dtype=np.float16).astype(np.float32)
+
+
+def _url(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=True)
+
+
+def _complaints():
+    return select(Mention).where(
+        Mention.direction == "inbound", Mention.ticket_id.is_not(None), Mention.embedding.is_not(None)
+    )
+
+
+def _index(session: Session, config: IncidentConfig) -> ClusterIndex:
+    index = _indexes.get(_url(session))
+    if index is None or (index.window, index.similarity) != (config.window, config.similarity):
+        index = _indexes[_url(session)] = _load(session, config)
+    return index
+
+
+def _load(session: Session, config: IncidentConfig) -> ClusterIndex:
+    """The last window's complaints, in posting order, with the incidents they already belong to."""
+    index = ClusterIndex(config.window, config.similarity)
+    newest = session.scalar(_complaints().with_only_columns(func.max(Mention.created_at)))
+    if newest is None:
+        return index
+    rows = session.execute(
+        _complaints()
+        .with_only_columns(Mention.id, Mention.embedding, Mention.brand, Mention.source, Mention.author_id,
+                           Mention.created_at, Incident.id.label("incident_id"))  # fmt: skip
+        .outerjoin(IncidentMember, IncidentMember.mention_id == Mention.id)
+        .outerjoin(Incident, (Incident.id == IncidentMember.incident_id) & (Incident.kind == "similar"))
+        .where(Mention.created_at > newest - config.window)
+        .order_by(Mention.created_at, Mention.id)
+    )
+    for row in rows:
+        cluster = index.add(row.id, _vector(row.embedding), row.brand, f"{row.source}:{row.author_id}", row.created_at)
+        if cluster is not None and row.incident_id is not None:
+            cluster.incident_id = row.incident_id
+    return index
+
+
+def observe(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, now: datetime):
+    """A just-classified inbound mention: file it, and form or grow an incident. Returns the incident, if any."""
+    settings = config.incidents
+    if not settings.enabled or ticket is None or not mention.needs_reply or mention.embedding is None:
+        return None
+    index = _index(session, settings)
+    cluster = index.add(mention.id, _vector(mention.embedding), mention.brand, author_key(mention), mention.created_at)
+    incident = _similar(session, cluster, mention, config) if cluster is not None else None
+    if incident is None and settings.volume.enabled:
+        incident = _volume(session, mention, config)
+    return incident
+
+
+def _similar(session: Session, cluster: Cluster, mention: Mention, config: AppConfig) -> Incident | None:
+    if cluster.incident_id is not None:
+        incident = session.get(Incident, cluster.incident_id)
+        if incident is None:  # the database was emptied under this process
+            forget()
+            return None
+        members = [mention]
+    elif forms_incident(cluster, config.incidents.min_authors):
+        incident = _open_similar(session, cluster, config.incidents) or _new(session, "similar", mention.brand, mention.created_at)
+        cluster.incident_id = incident.id
+        members = list(session.scalars(select(Mention).where(Mention.id.in_(list(cluster.members)))))
+    else:
+        return None
+    incident.centroid = np.asarray(cluster.centroid, dtype=np.float16).tobytes()
+    _add_members(session, incident, members, config)
+    return incident
+
+
+def _open_similar(session: Session, cluster: Cluster, config: IncidentConfig) -> Incident | None:
+    """An open incident of the same problem (formed by another worker, or before a restart)."""
+    found = session.scalars(
+        select(Incident).where(
+            Incident.status == "open", Incident.kind == "similar", Incident.brand == cluster.brand,
+            Incident.last_seen_at > cluster.last_seen - config.window, Incident.centroid.is_not(None),
+        )
+    )  # fmt: skip
+    scored = [(float(_vector(i.centroid) @ cluster.centroid), i) for i in found]
+    best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+    return best[1] if best[0] >= config.similarity else None
+
+
+def _new(session: Session, kind: str, brand: str | None, at: datetime, expected: float | None = None) -> Incident:
+    incident = Incident(kind=kind, brand=brand, status="open", first_seen_at=at, last_seen_at=at, expected=expected,
+                        sources=[])  # fmt: skip
+    session.add(incident)
+    return incident
+
+
+def _add_members(session: Session, incident: Incident, mentions: list[Mention], config: AppConfig) -> None:
+    """Count the mentions in the incident, link their tickets (noted once in each thread), refresh its message."""
+    session.flush()
+    ids = [m.id for m in mentions]
+    known = set(session.scalars(select(IncidentMember.mention_id).where(IncidentMember.mention_id.in_(ids))))
+    for mention in mentions:
+        if mention.id in known:
+            continue
+        session.add(IncidentMember(incident_id=incident.id, mention_id=mention.id, ticket_id=mention.ticket_id,
+                                   source=mention.source, author_key=author_key(mention), at=mention.created_at))  # fmt: skip
+        ticket = session.get(Ticket, mention.ticket_id) if mention.ticket_id else None
+        if ticket is not None and ticket.incident_id is None:
+            ticket.incident_id = incident.id
+            note = (f"Part of incident #{incident.id}: other customers report the same problem. It is followed in "
+                    f"{config.slack.escalation_channel}; answering the incident answers this ticket too.")  # fmt: skip
+            outbox.queue_thread_note(session, ticket, note, f"incident:{incident.id}:{ticket.id}")
+    session.flush()
+    _refresh(session, incident)
+    incident_messages.queue(session, incident, config.slack.escalation_channel)
+
+
+def _refresh(session: Session, incident: Incident) -> None:
+    members = select(IncidentMember).where(IncidentMember.incident_id == incident.id)
+    count, authors, first, last = session.execute(
+        members.with_only_columns(func.count(IncidentMember.id), func.count(func.distinct(IncidentMember.author_key)),
+                                  func.min(IncidentMember.at), func.max(IncidentMember.at))  # fmt: skip
+    ).one()
+    incident.mention_count, incident.author_count = count, authors
+    incident.first_seen_at, incident.last_seen_at = first, last
+    incident.sources = sorted(set(session.scalars(members.with_only_columns(IncidentMember.source).distinct())))
+
+
+def _volume(session: Session, mention: Mention, config: AppConfig) -> Incident | None:
+    """A brand's complaints well above their usual rate: an incident whatever their texts."""
+    window, at = config.incidents.window, mention.created_at
+    active = session.scalars(
+        select(Incident)
+        .where(Incident.status == "open", Incident.kind == "volume", Incident.brand == mention.brand,
+               Incident.last_seen_at > at - window)  # fmt: skip
+        .order_by(Incident.id.desc())
+    ).first()
+    if active is not None:
+        _add_members(session, active, [mention], config)
+        return active
+    key = (_url(session), mention.brand)
+    checked = _volume_checked.get(key)
+    if checked is not None and checked <= at < checked + VOLUME_CHECK_EVERY:
+        return None
+    _volume_checked[key] = at
+    expected = _usual_if_rise(session, mention.brand, at, config.incidents)
+    if expected is None:
+        return None
+    incident = _new(session, "volume", mention.brand, at, expected)
+    recent = session.scalars(
+        _brand_complaints(mention.brand, at - window, at).where(Mention.ticket_id.is_not(None))
+    ).all()
+    _add_members(session, incident, list(recent), config)
+    return incident
+
+
+def _brand_complaints(brand: str | None, after: datetime, until: datetime):
+    same_brand = Mention.brand.is_(None) if brand is None else Mention.brand == brand
+    return select(Mention).where(
+        same_brand, Mention.direction == "inbound", Mention.needs_reply.is_(True),
+        Mention.created_at > after, Mention.created_at <= until,
+    )  # fmt: skip
+
+
+def _usual_if_rise(session: Session, brand: str | None, at: datetime, config: IncidentConfig) -> float | None:
+    """The usual count for this window of the week when the latest window is a rise over it.
+    Needs history back to the oldest week compared; with less, no alert."""
+    weeks = config.volume.baseline_days // 7
+
+    def count(after: datetime, until: datetime) -> int:
+        return session.scalar(_brand_complaints(brand, after, until).with_only_columns(func.count(Mention.id)))
+
+    same_brand = Mention.brand.is_(None) if brand is None else Mention.brand == brand
+    oldest = session.scalar(select(func.min(Mention.created_at)).where(same_brand))
+    if oldest is None or oldest > at - weeks * WEEK - config.window:
+        return None
+    usual = [count(at - k * WEEK - config.window, at - k * WEEK) for k in range(1, weeks + 1)]
+    return volume_rise(count(at - config.window, at), usual, config.volume.factor, config.volume.min_count)
+
+
+def resolve(session: Session, incident: Incident, answer: str, actor: str, at: datetime, config: AppConfig) -> int:
+    """Answer every member ticket with one public answer, resolve them and the incident.
+    Returns how many tickets were answered."""
+    if incident.status == "resolved":
+        return 0
+    tickets = list(session.scalars(select(Ticket).where(Ticket.incident_id == incident.id).order_by(Ticket.id)))
+    answered = 0
+    for ticket in tickets:
+        if ticket.status == "resolved":
+            continue
+        lifecycle.answer_publicly(session, ticket, answer, actor, at, config)
+        lifecycle.resolve(session, ticket, actor, at)
+        answered += 1
+    incident.status, incident.resolved_at, incident.resolved_by, incident.answer = "resolved", at, actor, answer
+    incident_messages.queue(session, incident, config.slack.escalation_channel)
+    return answered
