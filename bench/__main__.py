@@ -10,6 +10,7 @@ import time
 
 BENCHMARKS = {
     "ingest": "bench.bench_ingest",
+    "incidents": "bench.bench_incidents",
     "model": "bench.bench_model",
     "pipeline": "bench.bench_pipeline",
     "slack": "bench.bench_slack",

@@ -124,9 +124,12 @@ def run() -> dict:
                 post(web, DEV_WEBHOOK_SECRET, {"mentions": batch})
             finished = _wait_processed(url, BURST + 1, 600)
             pipeline = BURST / (finished - started)
+            # Measure the raw model again right after (its worker is idle now) and
+            # keep the better figure, so noise on a shared machine cannot flatter the ratio.
+            raw = max(raw, raw_throughput(texts, batch_size, THREADS))
             ratio = pipeline / raw
             print(f"pipeline  webhook -> classified ticket: {pipeline:.1f} mentions/s, ratio to raw model "
-                  f"{ratio:.2f} (target >= 0.7)")  # fmt: skip
+                  f"({raw:.1f} texts/s, best of two runs) {ratio:.2f} (target >= 0.7)")  # fmt: skip
 
             time.sleep(max(5.0, BURST / CHANNELS + 5))  # let Slack delivery of the burst drain first
             sent: dict[str, float] = {}

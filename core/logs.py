@@ -45,5 +45,5 @@ def configure_logging(secrets=(), level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("urllib3", "slack_sdk", "rq.worker", "werkzeug"):
+    for noisy in ("urllib3", "slack_sdk", "rq.worker", "rq.cron", "rq.scheduler", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel("WARNING")

@@ -31,7 +31,7 @@ bp = Blueprint("metrics", __name__)
 
 CLASSIFY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 DELIVERY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
-QUEUE_NAMES = (queues.CLASSIFY, *queues.IO_QUEUES)
+QUEUE_NAMES = (queues.CLASSIFY, *queues.IO_QUEUES, *queues.SLA_QUEUES)
 
 
 def _seconds_between(start, end, dialect: str):

@@ -147,11 +147,30 @@ def test_refused_message_is_given_up_without_blocking_the_channel(settings, app_
 
 def test_commit_enqueues_delivery_and_pending_repair_finds_the_rest(settings, app_config, jobs, redis_url):
     open_ticket(settings.database_url, app_config, channel="#billing")
+    open_ticket(settings.database_url, app_config, channel="#support")
     slack_queue = queues.queue(queues.SLACK, redis_url)
-    assert [job.args for job in slack_queue.jobs] == [("#billing",)]
+    assert [job.func_name for job in slack_queue.jobs] == [deliver.DISPATCH_JOB], "one dispatcher for both commits"
     slack_queue.empty()
-    assert deliver.deliver_pending() == 1
-    assert [job.func_name for job in slack_queue.jobs] == [deliver.JOB]
+    Redis.from_url(redis_url).delete(deliver.DISPATCH_FLAG)  # as if Redis had lost the job and its flag
+    assert deliver.deliver_pending() == 2
+    assert [job.func_name for job in slack_queue.jobs] == [deliver.DISPATCH_JOB]
+
+
+def test_dispatcher_paces_every_channel_without_waiting_on_a_throttled_one(
+    settings, app_config, jobs, standin, monkeypatch
+):
+    monkeypatch.setattr("workers.deliver.SEND_INTERVAL_SECONDS", 0.3)
+    monkeypatch.setattr("workers.deliver.DISPATCH_BUDGET_SECONDS", 3.0)
+    for _ in range(3):
+        open_ticket(settings.database_url, app_config, channel="#one")
+        open_ticket(settings.database_url, app_config, channel="#two")
+    # The first post of the run is throttled for 30 s, whichever channel it is for.
+    add_fault(standin, method="chat.postMessage", status=429, retry_after=30, count=1)
+    started = time.monotonic()
+    deliver.dispatch()
+    posted = sorted([len(parents(standin, "#one")), len(parents(standin, "#two"))])
+    assert posted == [0, 3], "the other channel is served, paced, while one waits out its Retry-After"
+    assert time.monotonic() - started < 5
 
 
 def test_redis_down_does_not_fail_the_commit(settings, app_config, jobs, monkeypatch):

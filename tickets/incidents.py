@@ -209,7 +209,7 @@ def _usual_if_rise(session: Session, brand: str | None, at: datetime, config: In
 
     same_brand = Mention.brand.is_(None) if brand is None else Mention.brand == brand
     oldest = session.scalar(select(func.min(Mention.created_at)).where(same_brand))
-    if oldest is None or oldest > at - weeks * WEEK - config.window:
+    if oldest is None or oldest > at - weeks * WEEK:
         return None
     usual = [count(at - k * WEEK - config.window, at - k * WEEK) for k in range(1, weeks + 1)]
     return volume_rise(count(at - config.window, at), usual, config.volume.factor, config.volume.min_count)

@@ -1,8 +1,8 @@
 """Worker entry points.
 
   python -m workers model       the classification worker (loads the model once)
-  python -m workers io          Slack delivery and maintenance
-  python -m workers sla         SLA checks at their deadlines
+  python -m workers io          Slack delivery
+  python -m workers sla         SLA checks at their deadlines, then maintenance jobs
   python -m workers scheduler   the periodic jobs (run exactly one per deployment)
 
 Both workers are RQ SimpleWorkers: jobs run in the worker process itself. The
@@ -51,7 +51,7 @@ def run_io_worker(burst: bool = False) -> None:
 def run_sla_worker(burst: bool = False) -> None:
     # Its own process: a breach is announced within seconds of its deadline
     # even while Slack delivery is busy (or waiting out a rate limit).
-    worker = SimpleWorker([queues.queue(queues.SLA)], connection=queues.connection())
+    worker = SimpleWorker([queues.queue(name) for name in queues.SLA_QUEUES], connection=queues.connection())
     worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
 
 

@@ -49,22 +49,23 @@ def claim_pending(session: Session, limit: int) -> list[int]:
 
 def _conversation_ticket(session: Session, mention: Mention) -> Ticket | None:
     """The ticket this mention continues: its reply chain, its conversation,
-    or the same author's unresolved ticket on the same source."""
+    or the same customer's unresolved ticket (same author on the same source, or a handle an agent linked)."""
     if mention.in_reply_to:
         parent = session.scalars(
             select(Mention).where(Mention.source == mention.source, Mention.external_id == mention.in_reply_to)
         ).first()
         if parent is not None and parent.ticket_id is not None:
             return session.get(Ticket, parent.ticket_id)
-    same_author = Ticket.author_id == mention.author_id
+    handles = authors.handles(session, (mention.source, mention.author_id))
+    same_author = or_(*[(Ticket.source == source) & (Ticket.author_id == author) for source, author in handles])
     if mention.conversation_id:
-        same_conversation = Ticket.conversation_id == mention.conversation_id
+        same_conversation = (Ticket.source == mention.source) & (Ticket.conversation_id == mention.conversation_id)
         match, preference = or_(same_conversation, same_author), case((same_conversation, 0), else_=1)
     else:
         match, preference = same_author, literal(0)
     return session.scalars(
         select(Ticket)
-        .where(Ticket.source == mention.source, Ticket.status.in_(lifecycle.OPEN_STATUSES), match)
+        .where(Ticket.status.in_(lifecycle.OPEN_STATUSES), match)
         .order_by(preference, Ticket.id.desc())
         .limit(1)
     ).first()

@@ -1,18 +1,26 @@
-"""RQ jobs that deliver the Slack outbox at Slack's pace, one channel at a time.
+"""RQ jobs that deliver the Slack outbox at Slack's pace.
 
-`deliver_channel` sends at most what the channel may send now, then
-schedules itself for the moment the channel may send again; it sleeps at
-most a quarter second, so one rate-limited channel does not hold a worker the
-others need. Per
-channel, Redis holds a lock (two workers never drain one channel), a
-"not before" time (pacing, Retry-After, backoff) and a "dirty" flag (work
-arrived while another worker held the lock).
+`dispatch` is the delivery loop: it serves every channel with undelivered
+messages, one message per channel whenever that channel may send (about one a
+second, longer after a 429's Retry-After or a backoff), and sleeps only until
+the next channel is ready -- so a throttled channel never holds up the others,
+and pacing is not rounded to RQ's whole-second scheduler. It runs while there
+is work (up to a budget, then it queues its successor). A commit that adds
+outbox rows asks for a dispatcher with a Redis flag, so at most one is queued.
+
+`deliver_channel` sends what one channel may send now and schedules itself
+for later; `deliver_pending` is the periodic repair. Per channel, Redis holds
+a lock (two workers never drain one channel), a "not before" time (pacing,
+Retry-After, backoff) and a "dirty" flag (work arrived while another worker
+held the lock).
 """
 
 import hashlib
 import math
 import time
 from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
 
 from integrations.slack.client import web_client
 from integrations.slack.delivery import has_ready, pending_channels, send_next
@@ -24,6 +32,10 @@ SEND_INTERVAL_SECONDS = 1.0  # Slack allows about one message per second per cha
 SHORT_WAIT_SECONDS = 0.25  # waited in the job: cheaper than a round trip through the scheduler
 LOCK_MS = 60_000
 JOB = "workers.deliver.deliver_channel"
+DISPATCH_JOB = "workers.deliver.dispatch"
+DISPATCH_FLAG = "earshot:slack:dispatch-queued"
+DISPATCH_BUDGET_SECONDS = 45.0  # under the slack queue's job timeout; a successor takes over
+IDLE_POLL_SECONDS = 0.25  # how soon new work is noticed while the loop waits on paced channels
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
@@ -115,12 +127,71 @@ def deliver_channel(channel: str, follow_up: bool = False) -> float | None:
     return wait
 
 
+def request_dispatch(redis_url: str | None = None) -> None:
+    """Make sure a dispatcher is queued or running; cheap to call after every commit."""
+    try:
+        if not queues.connection(redis_url).set(DISPATCH_FLAG, 1, nx=True, ex=int(DISPATCH_BUDGET_SECONDS * 2)):
+            return
+    except RedisError:
+        return  # deliver_pending repairs once Redis is back
+    if queues.enqueue(queues.SLACK, DISPATCH_JOB, url=redis_url) is None:
+        queues.connection(redis_url).delete(DISPATCH_FLAG)
+
+
+def _serve(redis, channel: str, settings) -> float | None:
+    """One turn for one channel: send if it may; the wait before its next send, None when it is idle."""
+    gate = ChannelGate(redis, channel)
+    wait = gate.wait_seconds()
+    if wait > 0:
+        return wait
+    if not gate.acquire():
+        return None  # another worker holds this channel
+    try:
+        gate.take_dirty()
+        return _step(gate, channel, settings)
+    finally:
+        gate.release()
+
+
+def _ready_channels(database_url: str) -> list[str]:
+    with session_for(database_url) as session:
+        return [channel for channel in pending_channels(database_url) if has_ready(session, channel)]
+
+
+def dispatch() -> int:
+    """The job: deliver every channel's messages at Slack's pace; returns how many turns sent or tried."""
+    settings, _ = app_context()
+    redis = queues.connection(settings.redis_url)
+    deadline = time.monotonic() + DISPATCH_BUDGET_SECONDS
+    turns = 0
+    while time.monotonic() < deadline:
+        redis.expire(DISPATCH_FLAG, int(DISPATCH_BUDGET_SECONDS * 2))  # we are the dispatcher: no duplicates
+        waits = []
+        for channel in pending_channels(settings.database_url):
+            wait = _serve(redis, channel, settings)
+            if wait is not None:
+                waits.append(wait)
+            turns += 1
+        if not waits:
+            # Clear the flag, then look once more: a commit that saw the flag set
+            # committed before this check, so its rows are found here. Rows that
+            # cannot go yet (a note whose parent failed for good) do not count.
+            redis.delete(DISPATCH_FLAG)
+            if not _ready_channels(settings.database_url):
+                return turns
+            redis.set(DISPATCH_FLAG, 1, ex=int(DISPATCH_BUDGET_SECONDS * 2))
+        time.sleep(min([*waits, IDLE_POLL_SECONDS]))
+    redis.delete(DISPATCH_FLAG)
+    request_dispatch(settings.redis_url)
+    return turns
+
+
 def deliver_pending() -> int:
-    """Periodic repair: enqueue delivery for every channel with undelivered rows."""
+    """Periodic repair: a dispatcher for undelivered rows (after a lost job or a Redis restart)."""
     settings, _ = app_context()
     channels = pending_channels(settings.database_url)
-    for channel in channels:
-        queues.enqueue(queues.SLACK, JOB, channel, url=settings.redis_url)
+    if channels:
+        request_dispatch(settings.redis_url)
     return len(channels)
 
 

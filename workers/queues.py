@@ -16,7 +16,8 @@ CLASSIFY = "classify"  # the model worker: SimpleWorker, the model loaded once
 SLACK = "slack"
 SLA = "sla"
 MAINTENANCE = "maintenance"
-IO_QUEUES = (SLACK, MAINTENANCE)  # in priority order
+IO_QUEUES = (SLACK,)  # the Slack dispatcher may run for its whole budget
+SLA_QUEUES = (SLA, MAINTENANCE)  # in priority order: short jobs, breaches first
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 JOB_TIMEOUT = {CLASSIFY: 300, SLACK: 60, SLA: 60, MAINTENANCE: 300}

@@ -1,9 +1,9 @@
 """The Slack outbox: what Earshot means to say in Slack, written in the caller's transaction.
 
 These functions only add `slack_messages` rows; they never call Slack. Once
-the caller commits, an `after_commit` listener enqueues a delivery job for
-each channel touched. If Redis is down nothing is lost: the periodic
-`workers.deliver.deliver_pending` finds the rows.
+the caller commits, an `after_commit` listener makes sure a delivery
+dispatcher is queued (workers.deliver.request_dispatch). If Redis is down
+nothing is lost: the periodic `workers.deliver.deliver_pending` finds the rows.
 
 Parent messages and updates are rendered at delivery time from the ticket as
 it is then, so several changes before a delivery become one `chat.update`.
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from core.config import TIERS
 from store.schema import SlackMessage, Ticket
-from workers import queues
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +24,6 @@ PRIORITY = {tier: rank for rank, tier in enumerate(TIERS)}  # lower is sooner
 PARENT, UPDATE, NOTE, ESCALATION = "parent", "update", "note", "escalation"
 INCIDENT, INCIDENT_UPDATE = "incident", "incident_update"  # rendered from the Incident row at delivery
 CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
-DELIVER_JOB = "workers.deliver.deliver_channel"
 _TOUCHED = "earshot.slack.channels"
 
 
@@ -119,12 +117,14 @@ def add_message(session: Session, key: str, kind: str, channel: str, priority: i
 
 
 def _deliver_after_commit(session: Session) -> None:
-    channels = session.info.pop(_TOUCHED, None)
-    for channel in sorted(channels or ()):
-        try:
-            queues.enqueue(queues.SLACK, DELIVER_JOB, channel)
-        except Exception:  # never fail a committed transaction; deliver_pending repairs
-            log.warning("could not enqueue Slack delivery", extra={"channel": channel}, exc_info=True)
+    if not session.info.pop(_TOUCHED, None):
+        return
+    from workers.deliver import request_dispatch
+
+    try:
+        request_dispatch()
+    except Exception:  # never fail a committed transaction; deliver_pending repairs
+        log.warning("could not request Slack delivery", exc_info=True)
 
 
 def _forget_after_rollback(session: Session) -> None:
