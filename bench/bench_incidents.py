@@ -23,9 +23,10 @@ T0 = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
 
 def _vectors(rng, count: int, topics: np.ndarray) -> np.ndarray:
     vectors = rng.standard_normal((count, DIMENSIONS)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     chosen = rng.random(count) < TOPIC_SHARE
     picks = rng.integers(0, len(topics), count)
-    vectors[chosen] = topics[picks[chosen]] * 4.0 + vectors[chosen]  # cosine about 0.9 to the topic
+    vectors[chosen] = topics[picks[chosen]] + 0.4 * vectors[chosen]  # cosine about 0.93 to the topic
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 

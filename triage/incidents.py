@@ -18,9 +18,12 @@ from datetime import datetime, timedelta
 import numpy as np
 
 DIMENSIONS = 384
-BITS = 14
-TABLES = 24
+BITS = 16
+TABLES = 32
 HOT_CLUSTERS = 256
+# A single complaint is a candidate when this close to the newcomer; its cluster is then checked
+# by centroid. Looser than `similarity`: a centroid can be closer than any one member.
+MEMBER_SLACK = 0.1
 # Fixed seed: every worker process draws the same hyperplanes.
 _PLANES = np.random.default_rng(20261121).standard_normal((TABLES * BITS, DIMENSIONS)).astype(np.float32)
 _WEIGHTS = 1 << np.arange(BITS, dtype=np.int64)
@@ -57,7 +60,7 @@ class Cluster:
 class _Entry:
     mention_id: int
     cluster_id: int
-    vector: np.ndarray
+    slot: int  # its row in ClusterIndex._vectors
     keys: list[int]
     author: str
     at: datetime
@@ -71,7 +74,11 @@ class ClusterIndex:
         self.clusters: dict[int, Cluster] = {}
         self._entries: dict[int, _Entry] = {}
         self._arrivals: deque[int] = deque()  # mention ids in the order added, for expiry
-        self._buckets: dict[tuple, set[int]] = {}  # (brand, key) -> mention ids
+        self._buckets: dict[tuple, set[int]] = {}  # (brand, key) -> slots
+        # One row per complaint in the window, so a bucket's complaints are scored in one product.
+        self._vectors = np.zeros((1024, DIMENSIONS), dtype=np.float32)
+        self._slot_owner = np.full(1024, -1, dtype=np.int64)  # slot -> mention id
+        self._free_slots: list[int] = list(range(1023, -1, -1))
         self._hot: OrderedDict[int, int] = OrderedDict()  # cluster id -> row of _hot_rows, least recent first
         self._hot_rows = np.zeros((hot_limit, DIMENSIONS), dtype=np.float32)
         self._hot_owner = np.full(hot_limit, -1, dtype=np.int64)
@@ -101,13 +108,24 @@ class ClusterIndex:
         keys = signatures(vector)
         matches = self._matches(vector, brand, keys)
         cluster = self._merge(matches) if matches else self._new_cluster(brand, vector.shape)
-        entry = _Entry(mention_id, cluster.id, vector, keys, author, at)
+        entry = _Entry(mention_id, cluster.id, self._take_slot(vector, mention_id), keys, author, at)
         self._entries[mention_id] = entry
         self._arrivals.append(mention_id)
         for key in keys:
-            self._buckets.setdefault((brand, key), set()).add(mention_id)
+            self._buckets.setdefault((brand, key), set()).add(entry.slot)
         self._join(cluster, entry)
         return cluster
+
+    def _take_slot(self, vector: np.ndarray, mention_id: int) -> int:
+        if not self._free_slots:
+            size = len(self._vectors)
+            self._vectors = np.concatenate([self._vectors, np.zeros_like(self._vectors)])
+            self._slot_owner = np.concatenate([self._slot_owner, np.full(size, -1, dtype=np.int64)])
+            self._free_slots = list(range(2 * size - 1, size - 1, -1))
+        slot = self._free_slots.pop()
+        self._vectors[slot] = vector
+        self._slot_owner[slot] = mention_id
+        return slot
 
     def _new_cluster(self, brand: str | None, shape) -> Cluster:
         cluster = Cluster(self._next_id, brand, np.zeros(shape, dtype=np.float32))
@@ -117,10 +135,14 @@ class ClusterIndex:
 
     def _matches(self, vector: np.ndarray, brand: str | None, keys: list[int]) -> list[Cluster]:
         """Clusters of `brand` whose centroid is within `similarity`, closest first."""
-        candidates = set()
+        slots: set[int] = set()
         for key in keys:
-            for mention_id in self._buckets.get((brand, key), ()):
-                candidates.add(self._entries[mention_id].cluster_id)
+            slots.update(self._buckets.get((brand, key), ()))
+        candidates = set()
+        if slots:
+            found = np.fromiter(slots, dtype=np.int64, count=len(slots))
+            close = found[self._vectors[found] @ vector >= self.similarity - MEMBER_SLACK]
+            candidates.update(self._entries[int(m)].cluster_id for m in self._slot_owner[close])
         if self._hot:
             rows = np.flatnonzero(self._hot_rows @ vector >= self.similarity)
             candidates.update(int(self._hot_owner[row]) for row in rows if self._hot_owner[row] >= 0)
@@ -150,7 +172,7 @@ class ClusterIndex:
         return keep
 
     def _join(self, cluster: Cluster, entry: _Entry) -> None:
-        cluster.total += entry.vector
+        cluster.total += self._vectors[entry.slot]
         cluster.members[entry.mention_id] = entry.author
         cluster.authors[entry.author] += 1
         cluster.first_seen = min(cluster.first_seen or entry.at, entry.at)
@@ -186,10 +208,12 @@ class ClusterIndex:
             cluster = self.clusters[entry.cluster_id]
             for key in entry.keys:
                 bucket = self._buckets[(cluster.brand, key)]
-                bucket.discard(entry.mention_id)
+                bucket.discard(entry.slot)
                 if not bucket:
                     del self._buckets[(cluster.brand, key)]
-            cluster.total -= entry.vector
+            cluster.total -= self._vectors[entry.slot]
+            self._slot_owner[entry.slot] = -1
+            self._free_slots.append(entry.slot)
             del cluster.members[entry.mention_id]
             cluster.authors[entry.author] -= 1
             if not cluster.authors[entry.author]:

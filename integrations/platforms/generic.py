@@ -8,7 +8,7 @@ import re
 
 from core.timeutil import parse_instant
 from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError
-from integrations.platforms.signing import hex_signature, same
+from integrations.platforms.signing import check_fresh, hex_signature, same
 
 MAX_BATCH = 1000
 TOLERANCE_SECONDS = 300
@@ -23,14 +23,8 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 
 def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:
-    if not timestamp or not signature:
-        raise SignatureError("missing X-Earshot-Timestamp or X-Earshot-Signature header")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise SignatureError("X-Earshot-Timestamp must be unix seconds") from None
-    if abs(now - sent_at) > TOLERANCE_SECONDS:
-        raise SignatureError("X-Earshot-Timestamp is more than 300 seconds from now")
+    headers = ("X-Earshot-Timestamp", "X-Earshot-Signature")
+    check_fresh(timestamp, signature, now, TOLERANCE_SECONDS, headers, "300 seconds")
     if not same(sign(secret, timestamp, body), signature.strip()):
         raise SignatureError("X-Earshot-Signature does not match the body")
 

@@ -96,21 +96,23 @@ def _first_mention(session: Session, ticket: Ticket) -> Mention | None:
     )
 
 
+def _unsent_updates(session: Session, owner, kind: str) -> list[int]:
+    """Updates not yet tried for the same ticket or incident: the message being rendered shows them."""
+    return list(
+        session.scalars(
+            select(SlackMessage.id).where(
+                owner, SlackMessage.kind == kind, SlackMessage.sent_at.is_(None), SlackMessage.attempts == 0
+            )
+        )
+    )
+
+
 def _render_incident(session: Session, row: SlackMessage, send: Send) -> Send:
     incident = session.get(Incident, row.incident_id, with_for_update=True, populate_existing=True)
     send.incident_id, send.message = incident.id, incident_messages.render(session, incident)
     send.parent_channel_id, send.parent_ts = incident.slack_channel_id, incident.slack_ts
     if row.kind == INCIDENT:  # updates queued before the post is rendered are shown by the post
-        send.superseded = list(
-            session.scalars(
-                select(SlackMessage.id).where(
-                    SlackMessage.incident_id == incident.id,
-                    SlackMessage.kind == INCIDENT_UPDATE,
-                    SlackMessage.sent_at.is_(None),
-                    SlackMessage.attempts == 0,
-                )
-            )
-        )
+        send.superseded = _unsent_updates(session, SlackMessage.incident_id == incident.id, INCIDENT_UPDATE)
     return send
 
 
@@ -137,16 +139,7 @@ def _render(session: Session, row: SlackMessage, ticket: Ticket | None) -> Send:
         send.message = blocks.note_message(row.payload.get("text", ""), " ".join(row.payload.get("mentions", [])))
     if row.kind == PARENT:
         # Updates queued before the parent is rendered are shown by the parent itself.
-        send.superseded = list(
-            session.scalars(
-                select(SlackMessage.id).where(
-                    SlackMessage.ticket_id == row.ticket_id,
-                    SlackMessage.kind == UPDATE,
-                    SlackMessage.sent_at.is_(None),
-                    SlackMessage.attempts == 0,
-                )
-            )
-        )
+        send.superseded = _unsent_updates(session, SlackMessage.ticket_id == row.ticket_id, UPDATE)
     return send
 
 

@@ -4,7 +4,7 @@ Checked on the raw body, within five minutes of now, in constant time.
 """
 
 from integrations.platforms.mention import SignatureError
-from integrations.platforms.signing import hex_signature, same
+from integrations.platforms.signing import check_fresh, hex_signature, same
 
 TOLERANCE_SECONDS = 300
 
@@ -14,14 +14,8 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 
 def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:
-    if not timestamp or not signature:
-        raise SignatureError("missing X-Slack-Request-Timestamp or X-Slack-Signature header")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise SignatureError("X-Slack-Request-Timestamp must be unix seconds") from None
-    if abs(now - sent_at) > TOLERANCE_SECONDS:
-        raise SignatureError("X-Slack-Request-Timestamp is more than 5 minutes from now")
+    headers = ("X-Slack-Request-Timestamp", "X-Slack-Signature")
+    check_fresh(timestamp, signature, now, TOLERANCE_SECONDS, headers, "5 minutes")
     if not same(sign(secret, timestamp, body), signature.strip()):
         raise SignatureError("X-Slack-Signature does not match the body")
 
