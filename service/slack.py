@@ -56,7 +56,7 @@ def _parse_action(form) -> tuple[str, str, int, str | None]:
     if not isinstance(user, str) or not _USER.match(user):
         raise ApiError(400, "user.id is not a Slack user id", field="user.id")
     raw_id, _, tier = str(value).partition(":")
-    if not raw_id.isdigit():
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:  # ids fit in a signed 64-bit column
         raise ApiError(400, "the action's value must carry a ticket id", field="actions[0].value")
     if action_id == "ticket_set_urgency" and tier not in TIERS:
         raise ApiError(400, f"urgency must be one of {', '.join(TIERS)}", field="actions[0].selected_option")

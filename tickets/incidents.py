@@ -66,8 +66,15 @@ def _load(session: Session, config: IncidentConfig) -> ClusterIndex:
         return index
     rows = session.execute(
         _complaints()
-        .with_only_columns(Mention.id, Mention.embedding, Mention.brand, Mention.source, Mention.author_id,
-                           Mention.created_at, Incident.id.label("incident_id"))  # fmt: skip
+        .with_only_columns(
+            Mention.id,
+            Mention.embedding,
+            Mention.brand,
+            Mention.source,
+            Mention.author_id,
+            Mention.created_at,
+            Incident.id.label("incident_id"),
+        )  # fmt: skip
         .outerjoin(IncidentMember, IncidentMember.mention_id == Mention.id)
         .outerjoin(Incident, (Incident.id == IncidentMember.incident_id) & (Incident.kind == "similar"))
         .where(Mention.created_at > newest - config.window)
@@ -101,7 +108,8 @@ def _similar(session: Session, cluster: Cluster, mention: Mention, config: AppCo
             return None
         members = [mention]
     elif forms_incident(cluster, config.incidents.min_authors):
-        incident = _open_similar(session, cluster, config.incidents) or _new(session, "similar", mention.brand, mention.created_at)
+        incident = _open_similar(session, cluster, config.incidents)
+        incident = incident or _new(session, "similar", mention.brand, mention.created_at)
         cluster.incident_id = incident.id
         members = list(session.scalars(select(Mention).where(Mention.id.in_(list(cluster.members)))))
     else:
@@ -140,7 +148,8 @@ def _add_members(session: Session, incident: Incident, mentions: list[Mention], 
         if mention.id in known:
             continue
         session.add(IncidentMember(incident_id=incident.id, mention_id=mention.id, ticket_id=mention.ticket_id,
-                                   source=mention.source, author_key=author_key(mention), at=mention.created_at))  # fmt: skip
+                                   source=mention.source, author_key=author_key(mention),
+                                   at=mention.created_at))  # fmt: skip
         ticket = session.get(Ticket, mention.ticket_id) if mention.ticket_id else None
         if ticket is not None and ticket.incident_id is None:
             ticket.incident_id = incident.id
@@ -155,8 +164,12 @@ def _add_members(session: Session, incident: Incident, mentions: list[Mention], 
 def _refresh(session: Session, incident: Incident) -> None:
     members = select(IncidentMember).where(IncidentMember.incident_id == incident.id)
     count, authors, first, last = session.execute(
-        members.with_only_columns(func.count(IncidentMember.id), func.count(func.distinct(IncidentMember.author_key)),
-                                  func.min(IncidentMember.at), func.max(IncidentMember.at))  # fmt: skip
+        members.with_only_columns(
+            func.count(IncidentMember.id),
+            func.count(func.distinct(IncidentMember.author_key)),
+            func.min(IncidentMember.at),
+            func.max(IncidentMember.at),
+        )  # fmt: skip
     ).one()
     incident.mention_count, incident.author_count = count, authors
     incident.first_seen_at, incident.last_seen_at = first, last
@@ -168,8 +181,12 @@ def _volume(session: Session, mention: Mention, config: AppConfig) -> Incident |
     window, at = config.incidents.window, mention.created_at
     active = session.scalars(
         select(Incident)
-        .where(Incident.status == "open", Incident.kind == "volume", Incident.brand == mention.brand,
-               Incident.last_seen_at > at - window)  # fmt: skip
+        .where(
+            Incident.status == "open",
+            Incident.kind == "volume",
+            Incident.brand == mention.brand,
+            Incident.last_seen_at > at - window,
+        )  # fmt: skip
         .order_by(Incident.id.desc())
     ).first()
     if active is not None:

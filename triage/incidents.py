@@ -77,7 +77,7 @@ class ClusterIndex:
         self._buckets: dict[tuple, set[int]] = {}  # (brand, key) -> slots
         # One row per complaint in the window, so a bucket's complaints are scored in one product.
         self._vectors = np.zeros((1024, DIMENSIONS), dtype=np.float32)
-        self._slot_owner = np.full(1024, -1, dtype=np.int64)  # slot -> mention id
+        self._slot_cluster = np.full(1024, -1, dtype=np.int64)  # slot -> cluster id
         self._free_slots: list[int] = list(range(1023, -1, -1))
         self._hot: OrderedDict[int, int] = OrderedDict()  # cluster id -> row of _hot_rows, least recent first
         self._hot_rows = np.zeros((hot_limit, DIMENSIONS), dtype=np.float32)
@@ -108,7 +108,7 @@ class ClusterIndex:
         keys = signatures(vector)
         matches = self._matches(vector, brand, keys)
         cluster = self._merge(matches) if matches else self._new_cluster(brand, vector.shape)
-        entry = _Entry(mention_id, cluster.id, self._take_slot(vector, mention_id), keys, author, at)
+        entry = _Entry(mention_id, cluster.id, self._take_slot(vector), keys, author, at)
         self._entries[mention_id] = entry
         self._arrivals.append(mention_id)
         for key in keys:
@@ -116,15 +116,14 @@ class ClusterIndex:
         self._join(cluster, entry)
         return cluster
 
-    def _take_slot(self, vector: np.ndarray, mention_id: int) -> int:
+    def _take_slot(self, vector: np.ndarray) -> int:
         if not self._free_slots:
             size = len(self._vectors)
             self._vectors = np.concatenate([self._vectors, np.zeros_like(self._vectors)])
-            self._slot_owner = np.concatenate([self._slot_owner, np.full(size, -1, dtype=np.int64)])
+            self._slot_cluster = np.concatenate([self._slot_cluster, np.full(size, -1, dtype=np.int64)])
             self._free_slots = list(range(2 * size - 1, size - 1, -1))
         slot = self._free_slots.pop()
         self._vectors[slot] = vector
-        self._slot_owner[slot] = mention_id
         return slot
 
     def _new_cluster(self, brand: str | None, shape) -> Cluster:
@@ -142,7 +141,7 @@ class ClusterIndex:
         if slots:
             found = np.fromiter(slots, dtype=np.int64, count=len(slots))
             close = found[self._vectors[found] @ vector >= self.similarity - MEMBER_SLACK]
-            candidates.update(self._entries[int(m)].cluster_id for m in self._slot_owner[close])
+            candidates.update(np.unique(self._slot_cluster[close]).tolist())
         if self._hot:
             rows = np.flatnonzero(self._hot_rows @ vector >= self.similarity)
             candidates.update(int(self._hot_owner[row]) for row in rows if self._hot_owner[row] >= 0)
@@ -173,6 +172,7 @@ class ClusterIndex:
 
     def _join(self, cluster: Cluster, entry: _Entry) -> None:
         cluster.total += self._vectors[entry.slot]
+        self._slot_cluster[entry.slot] = cluster.id
         cluster.members[entry.mention_id] = entry.author
         cluster.authors[entry.author] += 1
         cluster.first_seen = min(cluster.first_seen or entry.at, entry.at)
@@ -212,7 +212,7 @@ class ClusterIndex:
                 if not bucket:
                     del self._buckets[(cluster.brand, key)]
             cluster.total -= self._vectors[entry.slot]
-            self._slot_owner[entry.slot] = -1
+            self._slot_cluster[entry.slot] = -1
             self._free_slots.append(entry.slot)
             del cluster.members[entry.mention_id]
             cluster.authors[entry.author] -= 1

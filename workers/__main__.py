@@ -32,12 +32,23 @@ def _function(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
+class ModelWorker(SimpleWorker):
+    """On SIGTERM the running job stops draining after its current micro-batch,
+    so a warm shutdown takes seconds even under a steady stream of mentions."""
+
+    def request_stop(self, signum, frame):
+        from workers.classify import stop_draining
+
+        stop_draining()
+        super().request_stop(signum, frame)
+
+
 def run_model_worker(burst: bool = False) -> None:
     from models.classifier import load_classifier
 
     _, config = app_context()
     load_classifier(config.model.threads)  # load before taking the first job
-    worker = SimpleWorker([queues.queue(queues.CLASSIFY)], connection=queues.connection())
+    worker = ModelWorker([queues.queue(queues.CLASSIFY)], connection=queues.connection())
     worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
 
 

@@ -8,6 +8,7 @@ lone mention is classified at once.
 """
 
 import logging
+import threading
 from datetime import timedelta
 
 import numpy as np
@@ -21,11 +22,19 @@ from store.db import session_for
 from store.schema import Mention, Ticket
 from tickets import authors, incidents, lifecycle
 from triage.routing import TicketFacts, choose_channel
-from workers.classify_queue import clear_flag
+from workers.classify_queue import clear_flag, request_classification
 from workers.context import app_context
 
 log = logging.getLogger(__name__)
-STALE_CLAIM = timedelta(minutes=5)
+# A claim covers one micro-batch (seconds of work, even at the largest batch
+# size on two cores), so a claim this old belongs to a dead worker.
+STALE_CLAIM = timedelta(minutes=2)
+_stop_draining = threading.Event()
+
+
+def stop_draining() -> None:
+    """Called on the worker's SIGTERM: finish the micro-batch in hand, leave the rest to the queue."""
+    _stop_draining.set()
 
 
 def claim_pending(session: Session, limit: int) -> list[int]:
@@ -116,7 +125,16 @@ def triage_inbound(session: Session, mention: Mention, prediction, config: AppCo
     elif mention.needs_reply:
         ticket = lifecycle.open_ticket(session, mention, _route(mention, config), config, now)
         _apply_waiting_replies(session, ticket, mention, config)
-    incidents.observe(session, mention, ticket, config, now)
+    _observe_for_incidents(session, mention, ticket, config, now)
+
+
+def _observe_for_incidents(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, now) -> None:
+    """Incident detection is an extra: its failure must not keep the ticket from its agents."""
+    try:
+        with session.begin_nested():
+            incidents.observe(session, mention, ticket, config, now)
+    except Exception:
+        log.exception("incident detection failed", extra={"mention_id": mention.id})
 
 
 def triage_outbound(session: Session, reply: Mention, config: AppConfig) -> None:
@@ -176,7 +194,7 @@ def classify_batch(mention_ids: list[int] | None = None) -> int:
     done = 0
     session = session_for(settings.database_url)
     try:
-        while ids := claim_pending(session, config.model.batch_size):
+        while not _stop_draining.is_set() and (ids := claim_pending(session, config.model.batch_size)):
             mentions = list(session.scalars(select(Mention).where(Mention.id.in_(ids))))
             process(session, mentions, classifier, config)
             session.commit()
@@ -184,4 +202,6 @@ def classify_batch(mention_ids: list[int] | None = None) -> int:
             log.info("mentions classified", extra={"mention_ids": ids, "requested": mention_ids})
     finally:
         session.close()
+    if _stop_draining.is_set():  # what is still pending gets a job for the next worker
+        request_classification([], settings.redis_url)
     return done

@@ -67,7 +67,7 @@ def breaches(session: Session, settings: Settings, now: datetime) -> dict:
 
 
 def ticket(session: Session, raw_id: str) -> dict:
-    if not raw_id.isdigit():
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:  # "²" is a digit; ids fit in 64 bits
         return ephemeral("Usage: `/earshot ticket <id>`, e.g. `/earshot ticket 12`.")
     found = reports.ticket_with_events(session, int(raw_id))
     if found is None:
@@ -89,7 +89,7 @@ def ticket(session: Session, raw_id: str) -> dict:
 
 
 def _incident(session: Session, raw_id: str, usage: str) -> Incident | dict:
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return ephemeral(f"Usage: `{usage}`.")
     return session.get(Incident, int(raw_id)) or ephemeral(f"No incident #{raw_id}.")
 

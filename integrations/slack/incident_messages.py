@@ -24,7 +24,8 @@ def queue(session: Session, incident: Incident, channel: str) -> None:
     """Post the incident's message once; later changes queue one waiting update at most."""
     session.flush()
     if session.scalar(select(SlackMessage.id).where(SlackMessage.incident_id == incident.id)) is None:
-        outbox.add_message(session, f"incident:{incident.id}", outbox.INCIDENT, channel, URGENT, incident_id=incident.id)
+        key = f"incident:{incident.id}"
+        outbox.add_message(session, key, outbox.INCIDENT, channel, URGENT, incident_id=incident.id)
         return
     waiting = session.scalar(
         select(SlackMessage.channel).where(
@@ -37,7 +38,9 @@ def queue(session: Session, incident: Incident, channel: str) -> None:
     if waiting is not None:  # a post or update not yet started will show the incident as it is then
         return
     posted_in = session.scalar(
-        select(SlackMessage.channel).where(SlackMessage.incident_id == incident.id, SlackMessage.kind == outbox.INCIDENT)
+        select(SlackMessage.channel).where(
+            SlackMessage.incident_id == incident.id, SlackMessage.kind == outbox.INCIDENT
+        )
     )
     key = f"incident-update:{incident.id}:{uuid.uuid4().hex}"
     outbox.add_message(session, key, outbox.INCIDENT_UPDATE, posted_in, URGENT, incident_id=incident.id)
