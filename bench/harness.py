@@ -65,12 +65,12 @@ def wait_for_http(port: int, path: str = "/", timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict, workers: int = 2, threads: int = 4):
+def gunicorn(app_spec: str, env: dict):
+    """`app_spec` under the project's own gunicorn.conf.py (workers, threads), on a free port."""
     port = free_port()
     command = [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"), app_spec,
-        "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-        "--log-level", "error",
+        "-b", f"127.0.0.1:{port}", "--log-level", "error",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
     try:
@@ -81,7 +81,7 @@ def gunicorn(app_spec: str, env: dict, workers: int = 2, threads: int = 4):
         process.wait(timeout=30)
 
 
-def load(port: int, path: str, make_request, seconds: float, concurrency: int = 8) -> dict:
+def load(port: int, path: str, make_request, seconds: float, concurrency: int = 32) -> dict:
     """Keep-alive clients posting for `seconds`; `make_request(n) -> (body, headers)`."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}

@@ -16,14 +16,8 @@ log = logging.getLogger(__name__)
 def accept(mentions: list[IncomingMention]) -> Saved:
     """Store new mentions durably and queue them; Redis being down loses nothing."""
     settings = current_app.config["SETTINGS"]
-    engine = get_engine(settings.database_url)
-    if len(mentions) == 1:
-        # One INSERT is atomic by itself: autocommit saves the BEGIN and COMMIT round trips.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            saved = save_mentions(connection, mentions, utcnow())
-    else:
-        with engine.begin() as connection:
-            saved = save_mentions(connection, mentions, utcnow())
+    with get_engine(settings.database_url).begin() as connection:
+        saved = save_mentions(connection, mentions, utcnow())
     if saved.ids:
         classify_queue.request_classification(saved.ids, settings.redis_url)
     log.info(

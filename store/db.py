@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
+    # Transactions are begun by _sqlite_begin, not by the driver (which also
+    # makes SAVEPOINT work as SQLAlchemy expects).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the web process write while a worker reads; the busy timeout
     # makes concurrent writers wait instead of failing with "database is locked".
@@ -19,6 +22,13 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection):
+    # Take the write lock up front. A deferred transaction that reads and then
+    # writes fails at once with "database is locked" when another process wrote
+    # in between (WAL snapshot); BEGIN IMMEDIATE waits for the lock instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _engines: dict[str, Engine] = {}
@@ -43,6 +53,7 @@ def _create_engine(url: str) -> Engine:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
