@@ -12,3 +12,25 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+
+
+def on_starting(server):
+    """Refuse to start on a bad configuration, with one line, before any worker forks."""
+    import sys
+
+    from core.config import load_config
+    from core.settings import ConfigError, load_settings
+
+    try:
+        load_config(load_settings().config_path)
+    except ConfigError as error:
+        print(f"earshot: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def post_worker_init(worker):
+    """Structured JSON logs, secrets redacted, in every web worker."""
+    from core.logs import configure_logging
+    from core.settings import load_settings
+
+    configure_logging(load_settings().secrets())
