@@ -1,23 +1,38 @@
-"""`/healthz`: 200 when the database and Redis answer, 503 naming what does not."""
+"""`/healthz`: 200 when the database and Redis answer and classification keeps
+up; 503 naming what does not.
 
-from flask import Blueprint, current_app, jsonify
+`classification` is "stalled" when a mention has waited longer than
+STALLED_AFTER without being processed: a stuck or missing model worker.
+Load balancers that should only judge the web process itself probe
+`/healthz?scope=web`, which checks the database and Redis alone.
+"""
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, jsonify, request
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.timeutil import utcnow
 from store.db import get_engine
+from store.schema import Mention
 from workers import queues
 
 bp = Blueprint("health", __name__)
+STALLED_AFTER = timedelta(minutes=5)
 
 
-def _database_ok(url: str) -> bool:
+def _oldest_unprocessed(url: str):
+    """(database answers, received time of the oldest unprocessed mention or None)."""
     try:
         with get_engine(url).connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
+            oldest = connection.execute(
+                select(func.min(Mention.received_at)).where(Mention.processed_at.is_(None))
+            ).scalar()
+        return True, oldest
     except SQLAlchemyError:
-        return False
+        return False, None
 
 
 def _redis_ok(url: str | None) -> bool:
@@ -30,9 +45,15 @@ def _redis_ok(url: str | None) -> bool:
 @bp.get("/healthz")
 def healthz():
     settings = current_app.config["SETTINGS"]
+    database_ok, oldest = _oldest_unprocessed(settings.database_url)
     parts = {
-        "db": "ok" if _database_ok(settings.database_url) else "unavailable",
+        "db": "ok" if database_ok else "unavailable",
         "redis": "ok" if _redis_ok(settings.redis_url) else "unavailable",
     }
+    extra = {}
+    if request.args.get("scope") != "web" and database_ok:
+        waited = utcnow() - oldest if oldest else timedelta(0)
+        parts["classification"] = "stalled" if waited > STALLED_AFTER else "ok"
+        extra["oldest_unprocessed_seconds"] = round(waited.total_seconds(), 1)
     healthy = all(value == "ok" for value in parts.values())
-    return jsonify(status="ok" if healthy else "degraded", **parts), 200 if healthy else 503
+    return jsonify(status="ok" if healthy else "degraded", **parts, **extra), 200 if healthy else 503

@@ -18,7 +18,8 @@ from tests.test_fuzz_parsers import JSON
 X_SECRET = "fuzz-x-oauth2-secret-0123"
 META_SECRET = "fuzz-meta-app-secret-0123"
 META_TOKEN = "fuzz-meta-verify-token"
-BOUNDED = hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+BOUNDED = hypothesis_settings(max_examples=60, deadline=None,
+                              suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 TEXT = st.text(max_size=60)
 QUERY = st.dictionaries(st.sampled_from(["status", "urgency", "breached", "channel", "since", "cursor", "limit",
@@ -54,7 +55,8 @@ def _signed(path: str, body: bytes, content_type: str, sign: bool) -> dict:
         return headers
     now = int(time.time())
     if path == "/webhooks/generic":
-        headers.update({"X-Earshot-Timestamp": str(now), "X-Earshot-Signature": generic.sign(WEBHOOK_SECRET, now, body)})
+        headers["X-Earshot-Timestamp"] = str(now)
+        headers["X-Earshot-Signature"] = generic.sign(WEBHOOK_SECRET, now, body)
     elif path == "/webhooks/x":
         headers[x.OAUTH2_HEADER] = x.signature(X_SECRET, body)
     elif path == "/webhooks/meta":
@@ -84,7 +86,8 @@ SLACK_FORMS = st.one_of(
         st.dictionaries(st.sampled_from(["value", "selected_option"]), JSON, max_size=2),
         st.sampled_from(["U0AGENT01", "", "x"]) | TEXT, st.sampled_from(["block_actions", "view_submission"])),
     st.builds(lambda text: {"command": "/earshot", "user_id": "U0AGENT01", "text": text},
-              st.sampled_from(["sla", "breaches", "ticket 1", "ticket 99999999999999999999", "ticket ²", "help", ""]) | TEXT),
+              st.sampled_from(["sla", "breaches", "ticket 1", "ticket 99999999999999999999", "ticket ²", "help", ""])
+              | TEXT),
 )  # fmt: skip
 
 

@@ -2,8 +2,6 @@
 is still classified, because reconciliation re-queues what the database holds."""
 
 import shutil
-import subprocess
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,42 +9,16 @@ import time_machine
 from redis import Redis
 from sqlalchemy import func, select
 
-from bench.harness import free_port
 from core.timeutil import utcnow
 from service import create_app
 from store.db import session_for
 from store.schema import Mention
 from tests.conftest import make_settings, mention, post_generic, run_jobs
+from tools.private_services import PrivateRedis
 from workers import context, queues
 from workers.maintenance import reconcile_mentions
 
 REDIS_SERVER = shutil.which("redis-server")
-
-
-class PrivateRedis:
-    """A real redis-server of our own, so a test may stop and start it."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                if Redis.from_url(self.url).ping():
-                    return
-            except Exception:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -54,8 +26,7 @@ def private_redis():
     server = PrivateRedis()
     server.start()
     yield server
-    if server.process.poll() is None:
-        server.stop()
+    server.stop()
 
 
 def _unprocessed(url: str) -> int:

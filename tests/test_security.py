@@ -86,8 +86,9 @@ def test_refusals_never_echo_the_expected_signature(client):
     body = json.dumps(mention("echo")).encode()
     timestamp = int(time.time())
     expected = generic.sign(WEBHOOK_SECRET, timestamp, body)
-    response = client.post("/webhooks/generic", data=body, headers={
-        "Content-Type": "application/json", "X-Earshot-Timestamp": str(timestamp), "X-Earshot-Signature": "v1=00"})  # fmt: skip
+    headers = {"Content-Type": "application/json", "X-Earshot-Timestamp": str(timestamp),
+               "X-Earshot-Signature": "v1=00"}  # fmt: skip
+    response = client.post("/webhooks/generic", data=body, headers=headers)
     assert response.status_code == 401
     assert expected[3:] not in response.get_data(as_text=True)
     assert WEBHOOK_SECRET not in response.get_data(as_text=True)
@@ -130,7 +131,8 @@ def test_secrets_are_absent_from_logs_and_error_answers(database_url, redis_url,
         client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {API_TOKEN}x"}),
         client.get("/api/v1/tickets/1", headers={"Authorization": f"Bearer {API_TOKEN}"}),
         client.get(f"/webhooks/meta?hub.mode=subscribe&hub.verify_token={META_TOKEN}x&hub.challenge=1"),
-        client.post("/webhooks/x", data=b"{}", headers={"Content-Type": "application/json", x.OAUTH2_HEADER: "sha256=x"}),
+        client.post("/webhooks/x", data=b"{}",
+                    headers={"Content-Type": "application/json", x.OAUTH2_HEADER: "sha256=x"}),
         post_signed(client, "/slack/actions", b"payload=%7B%7D", secret="wrong-signing-secret-01"),
     ]
     logging.getLogger("earshot.test").warning(f"a careless message with {BOT_TOKEN} and {SLACK_SIGNING_SECRET}")
@@ -182,7 +184,8 @@ def signed_headers_for(path: str, body: bytes) -> dict:
     now = int(time.time())
     if path == "/webhooks/generic":
         return {"X-Earshot-Timestamp": str(now), "X-Earshot-Signature": generic.sign(WEBHOOK_SECRET, now, body)}
-    return {k: v for k, v in slack_signature.signed_headers(SLACK_SIGNING_SECRET, body, now).items() if k != "Content-Type"}
+    headers = slack_signature.signed_headers(SLACK_SIGNING_SECRET, body, now)
+    return {name: value for name, value in headers.items() if name != "Content-Type"}
 
 
 def test_batches_over_1000_mentions_are_refused(client):
@@ -212,7 +215,8 @@ def _is_sql_call(func: ast.AST) -> bool:
     if not isinstance(func, ast.Attribute):
         return False
     # hypothesis' st.text(...) is not SQL; sqlalchemy.text / sa.text is.
-    return func.attr in SQL_CALLS - {"text"} or (func.attr == "text" and getattr(func.value, "id", "") in ("sa", "sqlalchemy"))
+    on_sqlalchemy = getattr(func.value, "id", "") in ("sa", "sqlalchemy")
+    return func.attr in SQL_CALLS - {"text"} or (func.attr == "text" and on_sqlalchemy)
 
 
 def string_built_sql(source: str) -> list[int]:

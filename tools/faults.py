@@ -67,7 +67,7 @@ class Profile:
 
 
 FULL = Profile(mentions=3000, send_seconds=150, slack_down_seconds=60, stale_claim_seconds=None, settle_seconds=900)
-SHORT = Profile(mentions=200, send_seconds=30, slack_down_seconds=30, stale_claim_seconds=10, settle_seconds=240)
+SHORT = Profile(mentions=100, send_seconds=25, slack_down_seconds=30, stale_claim_seconds=10, settle_seconds=240)
 
 COMPLAINTS = [
     "@acme I was charged twice for order {n} and nobody answers. Refund me now",
@@ -109,7 +109,8 @@ def mention_stream(count: int, run: str, seed: int = 7) -> list[dict]:
         if roll < 0.1 and complaints:
             answered = rng.choice(complaints)
             payload.update(direction="outbound", in_reply_to=answered["id"], source=answered["source"],
-                           author={"id": "acme-brand"}, text=f"@{answered['author']['id']} so sorry, DM us please")  # fmt: skip
+                           author={"id": "acme-brand"},
+                           text=f"@{answered['author']['id']} so sorry, DM us please")  # fmt: skip
         elif roll < 0.2 and complaints:
             earlier = rng.choice(complaints)
             payload.update(source=earlier["source"], author=dict(earlier["author"]),
@@ -440,7 +441,8 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
             select(func.count()).select_from(Ticket).where(
                 Ticket.first_response_due_at < utcnow() - timedelta(seconds=10),
                 Ticket.first_response_breached.is_(False),
-                (Ticket.first_response_met_at.is_(None)) | (Ticket.first_response_met_at > Ticket.first_response_due_at),
+                Ticket.first_response_met_at.is_(None)
+                | (Ticket.first_response_met_at > Ticket.first_response_due_at),
             )
         )  # fmt: skip
     messages = stack.standin.messages()
@@ -475,7 +477,8 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
         "SLA breaches recorded": len(breaches),
         "breaches announced once in the escalation channel": sum(
             1 for key in breaches if announced["escalation"].get(key) == 1),
-        "breaches announced once in the ticket's thread": sum(1 for key in breaches if announced["thread"].get(key) == 1),
+        "breaches announced once in the ticket's thread": sum(
+            1 for key in breaches if announced["thread"].get(key) == 1),
         "outbox messages given up": len(failed_outbox),
         "RQ jobs": jobs,
     }  # fmt: skip
@@ -484,7 +487,8 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
     if unprocessed:
         violations.append(f"{unprocessed} mentions never processed")
     if not_one_parent:
-        violations.append(f"{len(not_one_parent)} tickets without exactly one parent: {dict(list(not_one_parent.items())[:5])}")
+        examples = dict(list(not_one_parent.items())[:5])
+        violations.append(f"{len(not_one_parent)} tickets without exactly one parent: {examples}")
     if stray_parents:
         violations.append(f"parent messages for unknown tickets {sorted(stray_parents)[:5]}")
     for where, wrong in wrong_announcements.items():
@@ -498,7 +502,8 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
     if stuck:
         violations.append(f"RQ jobs left started or queued: {stuck}")
     if stack.graceful_left_claimed:
-        violations.append(f"SIGTERM left {stack.graceful_left_claimed} mentions claimed (warm shutdown should finish them)")
+        left = stack.graceful_left_claimed
+        violations.append(f"SIGTERM left {left} mentions claimed (warm shutdown should finish them)")
     return counts, violations
 
 
@@ -513,7 +518,8 @@ def job_registries(redis_url: str) -> dict:
             "queued": queue.count,
             "started": len(StartedJobRegistry(queue=queue).get_job_ids()),
             "failed": dict(Counter(
-                f"{job.func_name}: {(job.exc_info or '').strip().splitlines()[-1:] or ['?']}"[:160] for job in failed if job
+                f"{job.func_name}: {(job.exc_info or '').strip().splitlines()[-1:] or ['?']}"[:160]
+                for job in failed if job
             )),
         }  # fmt: skip
     return found
@@ -533,12 +539,14 @@ def run(profile: Profile) -> int:
         send_stream(stack.port, payloads, profile.send_seconds, result)
         last_sent = time.time()
         faults.join()
-        print(f"  sent and faults over at {time.monotonic() - started:.0f}s; waiting for the system to settle", flush=True)
+        print(f"  sent, faults over at {time.monotonic() - started:.0f}s; waiting for it to settle", flush=True)
         deadline = time.monotonic() + profile.settle_seconds
         while time.monotonic() < deadline:
             state = _settled(stack.database_url, last_sent)
             if not any(state.values()):
                 break
+            if int(time.monotonic() - started) % 10 < 2:
+                print(f"  {time.monotonic() - started:4.0f}s waiting on {state}", flush=True)
             time.sleep(2)
         else:
             print(f"  did not settle within {profile.settle_seconds:.0f}s: {state}", flush=True)
@@ -579,7 +587,7 @@ def run_worker(role: str, stale_claim: float | None) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mentions", type=int, help="how many mentions to send (3000; 240 with --short)")
+    parser.add_argument("--mentions", type=int, help="how many mentions to send (3000; 100 with --short)")
     parser.add_argument("--short", action="store_true", help="the version make test runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--stale-claim", type=float, help=argparse.SUPPRESS)

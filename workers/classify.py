@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import numpy as np
 from sqlalchemy import case, literal, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.config import AppConfig
@@ -172,6 +173,11 @@ def process(session: Session, mentions: list[Mention], classifier, config: AppCo
             for mention in ordered:
                 _triage(session, mention, predictions.get(mention.id), classifier, config)
         return
+    except DBAPIError:
+        # The database itself failed (a restart, a dropped connection): no point
+        # retrying here. The job fails; the claims expire and reconciliation retries.
+        session.rollback()
+        raise
     except Exception:
         log.warning("batch triage failed; retrying mention by mention", extra={"mention_ids": ids})
     for mention_id in ids:

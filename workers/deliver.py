@@ -15,6 +15,7 @@ Retry-After, backoff) and a "dirty" flag (work arrived while another worker
 held the lock).
 """
 
+import contextlib
 import hashlib
 import math
 import time
@@ -162,6 +163,17 @@ def dispatch() -> int:
     """The job: deliver every channel's messages at Slack's pace; returns how many turns sent or tried."""
     settings, _ = app_context()
     redis = queues.connection(settings.redis_url)
+    try:
+        return _dispatch_loop(settings, redis)
+    except Exception:
+        # A crashed dispatcher (the database restarting, say) must not hold the
+        # flag until it expires: the next deliver_pending queues a successor.
+        with contextlib.suppress(RedisError):
+            redis.delete(DISPATCH_FLAG)
+        raise
+
+
+def _dispatch_loop(settings, redis) -> int:
     deadline = time.monotonic() + DISPATCH_BUDGET_SECONDS
     turns = 0
     while time.monotonic() < deadline:
