@@ -94,7 +94,7 @@ def _lateness(url: str, sla, config_path: str) -> tuple[list[float], list[float]
                SLACK_STANDIN_PORT=str(standin.server_port))  # fmt: skip
     workers = [
         subprocess.Popen([sys.executable, "-m", "workers", role], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-        for role in ("io", "scheduler")
+        for role in ("io", "sla", "scheduler")
     ]
     try:
         time.sleep(3)  # let both start
