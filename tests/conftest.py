@@ -139,6 +139,19 @@ def app(settings, app_config):
 
 
 @pytest.fixture
+def live_app(app):
+    """The app served over HTTP on a free port (for a browser, or the stand-in's buttons)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

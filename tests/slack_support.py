@@ -1,7 +1,6 @@
 """Shared setup for the Slack tests: the stand-in over HTTP, the job environment, tickets."""
 
 import json
-import threading
 import time
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -10,7 +9,6 @@ from urllib.request import Request, urlopen
 import pytest
 import yaml
 from slack_sdk import WebClient
-from werkzeug.serving import make_server
 
 from tests.conftest import SLACK_SIGNING_SECRET
 from core.timeutil import utcnow
@@ -20,15 +18,6 @@ from store.db import transaction
 from store.schema import Mention, Ticket
 from tickets import lifecycle
 from workers import context
-
-
-@pytest.fixture
-def live_app(app):
-    """The app served over HTTP, so the stand-in's buttons can reach it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture

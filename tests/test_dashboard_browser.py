@@ -6,7 +6,6 @@ Needs Debian's `chromium` and `chromium-driver` (installed by `make test`).
 
 import math
 import shutil
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from werkzeug.serving import make_server
 
 from core.timeutil import utcnow
 from store.db import transaction
@@ -51,11 +49,8 @@ def database_url(tmp_path, sqlite_template):
 
 
 @pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+def server(live_app):
+    return live_app
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from core.timeutil import utcnow
 from store.db import transaction
 from store.schema import SlackMessage
 from tests.seeding import seed_breach, seed_ticket
-from tests.slack_support import jobs, live_app, standin, standin_messages  # noqa: F401  (fixtures)
+from tests.slack_support import jobs, standin, standin_messages  # noqa: F401  (fixtures)
 from workers import context, deliver
 from workers.digest import send_digest
 

@@ -13,7 +13,7 @@ from core.timeutil import utcnow
 from store.db import transaction
 from store.schema import Incident, IncidentMember, Mention, SlackMessage, Ticket, TicketEvent
 from tests.conftest import API_TOKEN
-from tests.slack_support import jobs, live_app, post_signed, standin, standin_messages  # noqa: F401  (fixtures)
+from tests.slack_support import jobs, post_signed, standin, standin_messages  # noqa: F401  (fixtures)
 from tickets import incidents, lifecycle
 from workers import deliver
 

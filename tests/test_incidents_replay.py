@@ -17,7 +17,7 @@ from integrations.platforms.mention import IncomingMention
 from store.db import transaction
 from store.ingest import save_mentions
 from store.schema import Incident, IncidentMember, Mention, SlackMessage, Ticket, TicketEvent
-from tests.slack_support import jobs, live_app, standin, standin_messages  # noqa: F401  (fixtures)
+from tests.slack_support import jobs, standin, standin_messages  # noqa: F401  (fixtures)
 from workers import deliver
 from workers.classify import classify_batch
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from store.db import session_for
 from store.schema import Mention
 from tests.conftest import SLACK_SIGNING_SECRET, mention, post_generic
-from tests.slack_support import live_app, standin, standin_messages  # noqa: F401  (fixtures)
+from tests.slack_support import standin, standin_messages  # noqa: F401  (fixtures)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_RESPONSE_SECONDS = 6

@@ -17,7 +17,6 @@ from tests.slack_support import (  # noqa: F401  (fixtures)
     action_body,
     get_ticket,
     jobs,
-    live_app,
     open_ticket,
     parents,
     post_signed,

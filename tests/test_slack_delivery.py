@@ -14,7 +14,6 @@ from tests.slack_support import (  # noqa: F401  (fixtures)
     add_fault,
     get_ticket,
     jobs,
-    live_app,
     open_ticket,
     parents,
     standin,

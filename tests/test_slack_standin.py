@@ -13,7 +13,6 @@ from tests.slack_support import (  # noqa: F401  (fixtures)
     api_standin,
     get_ticket,
     jobs,
-    live_app,
     open_ticket,
     standin,
     web_client,
