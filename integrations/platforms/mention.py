@@ -34,3 +34,14 @@ class IncomingMention:
     brand: str | None = None
     language: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+def platform_id(value, field: str, required: bool, invalid: str) -> str | None:
+    """A platform's id for an object: a non-empty string, or a number that is read as one."""
+    if value is None:
+        if required:
+            raise PayloadError(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
+        raise PayloadError(field, invalid)
+    return str(value)

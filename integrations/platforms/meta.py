@@ -9,7 +9,7 @@ is the brand speaking: an outbound reply, answering `parent_id`.
 import hmac
 from datetime import UTC, datetime
 
-from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError
+from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError, platform_id
 from integrations.platforms.signing import hex_signature, same
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -37,13 +37,7 @@ def verify(body: bytes, signature_header: str | None, app_secret: str) -> None:
 
 def _id(item, key: str, where: str, *, required: bool = False) -> str | None:
     value = item.get(key) if isinstance(item, dict) else None
-    if value is None:
-        if required:
-            raise PayloadError(f"{where}{key}", "is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-        raise PayloadError(f"{where}{key}", "must be a non-empty id")
-    return str(value)
+    return platform_id(value, f"{where}{key}", required, "must be a non-empty id")
 
 
 def _unix_time(value, field: str) -> datetime | None:

@@ -9,7 +9,7 @@ the legacy `X-Twitter-Webhooks-Signature` is keyed by the consumer secret.
 import re
 from datetime import UTC, datetime
 
-from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError
+from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError, platform_id
 from integrations.platforms.signing import base64_signature, same
 
 OAUTH2_HEADER = "X-Twitter-Webhooks-Signature-OAuth2"
@@ -63,13 +63,7 @@ def parse_created_at(value: str) -> datetime:
 def _id(item: dict, key: str, where: str, *, required: bool = False) -> str | None:
     """X sends ids as `<key>_str` strings (the numbers overflow JavaScript); accept the number as well."""
     value = item.get(f"{key}_str", item.get(key))
-    if value is None:
-        if required:
-            raise PayloadError(f"{where}{key}_str", "is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
-        raise PayloadError(f"{where}{key}_str", "must be a non-empty string of digits")
-    return str(value)
+    return platform_id(value, f"{where}{key}_str", required, "must be a non-empty string of digits")
 
 
 def _tweet(tweet, brand_id: str, where: str, extra: dict) -> IncomingMention | None:
