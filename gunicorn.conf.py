@@ -5,7 +5,9 @@ import os
 bind = f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+# Requests mostly wait on the shared commit (store/group_commit.py); more threads
+# in flight make bigger commit groups, which is what makes ingest cheap.
+threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -31,9 +31,10 @@ def _http_error(error: HTTPException):
     return response
 
 
-def _storage_down(error: OperationalError):
-    # The platform retries on 503; nothing was acknowledged, so nothing is lost.
-    log.error("database unavailable", extra={"error": type(error.orig).__name__})
+def _storage_down(error: OperationalError | TimeoutError):
+    # The platform retries on 503; nothing was acknowledged, so nothing is lost
+    # (a write that still lands after a timeout is absorbed as a duplicate).
+    log.error("database unavailable", extra={"error": type(getattr(error, "orig", error)).__name__})
     return jsonify(error="storage is unavailable; retry later"), 503, {"Retry-After": "5"}
 
 
@@ -46,4 +47,5 @@ def init_app(app) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _storage_down)
+    app.register_error_handler(TimeoutError, _storage_down)
     app.register_error_handler(Exception, _unexpected)

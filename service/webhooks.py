@@ -10,9 +10,16 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from integrations.platforms import generic, meta, x
 from integrations.platforms.mention import PayloadError, SignatureError
 from service.errors import ApiError
-from service.intake import accept
+from service.intake import accept, expect_mentions, no_more_mentions
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+bp.teardown_request(no_more_mentions)
+
+
+@bp.before_request
+def _announce():
+    if request.method == "POST":
+        expect_mentions()
 
 
 def _settings():

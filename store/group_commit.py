@@ -1,0 +1,129 @@
+"""Group commit: many request threads, one transaction.
+
+A web request that opens its own transaction pays a pool checkout, BEGIN, one
+INSERT, COMMIT (PostgreSQL's WAL flush; SQLite's write lock, which the other
+threads then queue for) and a Redis round trip, and under load these are most
+of the request. Here request threads hand their work to one writer thread per
+process, which writes everything waiting in one transaction and wakes each
+request with its own result. A lone request is written at once: nothing waits
+for a group to fill, a group is simply what arrived while the last one was
+being committed, or, while other callers are known to be on their way (they
+announced themselves and have not submitted yet), what arrives within a couple
+of milliseconds: PostgreSQL's commit_delay and commit_siblings, in spirit.
+"""
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+# Below the web server's worker timeout: a request gives up (503, the platform
+# retries, duplicates are absorbed) before gunicorn would kill its worker.
+WAIT_SECONDS = 20.0
+GATHER_SECONDS = 0.002
+
+
+class GroupCommit(Generic[Item, Result]):
+    """`write(items) -> results` (same order) runs on the writer thread for each group.
+
+    `submit` blocks until its item's group is written and returns its result,
+    or raises what writing it raised (TimeoutError after WAIT_SECONDS). When a
+    group of several fails, each item is written again on its own, so one bad
+    item cannot fail the others.
+
+    A caller that will submit shortly (a request still checking its signature
+    and parsing its body) may `announce()` itself first; the writer then holds
+    a group for up to `gather_seconds` while announced callers are still to come.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[list[Item]], list[Result]],
+        max_group: int = 256,
+        gather_seconds: float = GATHER_SECONDS,
+    ):
+        self._write = write
+        self._max_group = max_group
+        self._gather_seconds = gather_seconds
+        self._ready = threading.Condition()
+        self._waiting: deque[tuple[Item, Future]] = deque()
+        self._coming = 0
+        self._writer_pid: int | None = None
+
+    def announce(self) -> "Arrival[Item, Result]":
+        with self._ready:
+            self._coming += 1
+        return Arrival(self)
+
+    def submit(self, item: Item, announced: bool = False) -> Result:
+        future: Future = Future()
+        with self._ready:
+            self._start_writer()
+            self._coming -= announced
+            self._waiting.append((item, future))
+            self._ready.notify()
+        return future.result(timeout=WAIT_SECONDS)
+
+    def _withdraw(self) -> None:
+        with self._ready:
+            self._coming -= 1
+            self._ready.notify()
+
+    def _start_writer(self) -> None:
+        # Per process: a forked web worker inherits the object but not the thread.
+        if self._writer_pid != os.getpid():
+            self._writer_pid = os.getpid()
+            threading.Thread(target=self._run, name="group-commit", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._ready.wait()
+                deadline = time.monotonic() + self._gather_seconds
+                while self._coming > 0 and len(self._waiting) < self._max_group:
+                    if (left := deadline - time.monotonic()) <= 0:
+                        break
+                    self._ready.wait(left)
+                group = [self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_group))]
+            self._write_group(group)
+
+    def _write_group(self, group: list[tuple[Item, Future]]) -> None:
+        try:
+            results = self._write([item for item, _ in group])
+        except BaseException as error:
+            if len(group) == 1:
+                group[0][1].set_exception(error)
+                return
+            log.warning("group write failed; writing its items one by one", extra={"items": len(group)})
+            for entry in group:
+                self._write_group([entry])
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            future.set_result(result)
+
+
+class Arrival(Generic[Item, Result]):
+    """An announced caller: it submits once, or withdraws (e.g. its request was refused)."""
+
+    def __init__(self, writer: GroupCommit[Item, Result]):
+        self._writer = writer
+        self._pending = True
+
+    def submit(self, item: Item) -> Result:
+        if not self._pending:
+            return self._writer.submit(item)
+        self._pending = False
+        return self._writer.submit(item, announced=True)
+
+    def withdraw(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._writer._withdraw()

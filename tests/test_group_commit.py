@@ -1,0 +1,148 @@
+"""Group commit: concurrent webhook requests share one transaction, and each
+still gets exactly its own answer."""
+
+import threading
+import time
+
+from sqlalchemy import func, select
+
+from core.timeutil import utcnow
+from integrations.platforms.mention import IncomingMention
+from store.db import get_engine, session_for
+from store.group_commit import GroupCommit
+from store.ingest import Delivery, save_deliveries
+from store.schema import Mention
+from tests.conftest import mention, post_generic
+
+THREADS = 24
+
+
+def _mention(external_id: str) -> IncomingMention:
+    return IncomingMention(source="x", external_id=external_id, author_id="u1", text=f"text of {external_id}")
+
+
+def _submit_together(writer: GroupCommit, items: list) -> list:
+    """Submit from one thread per item, all at once; each thread's outcome in item order."""
+    outcomes: list = [None] * len(items)
+    start = threading.Barrier(len(items))
+
+    def submit(index: int) -> None:
+        start.wait()
+        try:
+            outcomes[index] = writer.submit(items[index])
+        except Exception as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=submit, args=(index,)) for index in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def test_each_submitter_gets_its_own_result_and_groups_form_under_load():
+    groups: list[list[int]] = []
+
+    def write(items: list[int]) -> list[int]:
+        groups.append(items)
+        time.sleep(0.05)  # a slow commit: what arrives meanwhile forms the next group
+        return [item * 10 for item in items]
+
+    outcomes = _submit_together(GroupCommit(write), list(range(40)))
+
+    assert outcomes == [item * 10 for item in range(40)]
+    assert sorted(item for group in groups for item in group) == list(range(40))
+    assert len(groups) < 40
+
+
+def test_a_failing_item_fails_alone():
+    def write(items: list[int]) -> list[int]:
+        if 13 in items:
+            raise ValueError("thirteen is refused")
+        return items
+
+    writer = GroupCommit(lambda items: (time.sleep(0.02), write(items))[1])
+    outcomes = _submit_together(writer, list(range(20)))
+
+    assert isinstance(outcomes[13], ValueError)
+    assert [outcome for index, outcome in enumerate(outcomes) if index != 13] == [n for n in range(20) if n != 13]
+
+
+def test_a_lone_item_is_written_at_once():
+    writer = GroupCommit(lambda items: items)
+    started = time.perf_counter()
+    assert writer.submit("alone") == "alone"
+    assert time.perf_counter() - started < 1.0
+
+
+def test_deliveries_in_one_statement_keep_their_own_counts(database_url):
+    with get_engine(database_url).begin() as connection:
+        save_deliveries(connection, [Delivery([_mention("old")], utcnow())])
+    deliveries = [
+        Delivery([_mention("a"), _mention("old")], utcnow()),
+        Delivery([_mention("b"), _mention("a")], utcnow()),  # "a" is new, but the first delivery has it
+        Delivery([_mention("c"), _mention("c")], utcnow()),  # repeated within one delivery
+        Delivery([], utcnow()),
+    ]
+
+    with get_engine(database_url).begin() as connection:
+        saved = save_deliveries(connection, deliveries)
+
+    assert [(len(s.ids), s.duplicates) for s in saved] == [(1, 1), (1, 1), (1, 1), (0, 0)]
+    with session_for(database_url) as session:
+        stored = dict(session.execute(select(Mention.external_id, Mention.id)).all())
+        assert session.scalar(select(func.count()).select_from(Mention)) == 4
+    assert [s.ids for s in saved[:3]] == [[stored["a"]], [stored["b"]], [stored["c"]]]
+
+
+def test_concurrent_webhooks_share_commits_and_lose_nothing(client, settings):
+    threads = THREADS
+    # Flask's test client is not thread-safe per instance: one per thread.
+    clients = [client.application.test_client() for _ in range(threads)]
+    answers: list = [None] * threads
+    start = threading.Barrier(threads)
+
+    def post(index: int) -> None:
+        start.wait()
+        payload = {"mentions": [mention(f"c-{index}"), mention("shared")]}
+        answers[index] = post_generic(clients[index], payload).get_json()
+
+    workers = [threading.Thread(target=post, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert sum(answer["accepted"] for answer in answers) == threads + 1  # "shared" is accepted once
+    assert sum(answer["duplicates"] for answer in answers) == threads - 1
+    with session_for(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Mention)) == threads + 1
+
+
+def test_the_writer_waits_briefly_for_announced_callers():
+    groups: list[list[str]] = []
+    writer = GroupCommit(lambda items: groups.append(list(items)) or items, gather_seconds=5.0)
+    late = writer.announce()
+    early = threading.Thread(target=writer.submit, args=("early",))
+    early.start()
+    time.sleep(0.2)  # the writer has "early" and waits for the announced caller
+
+    assert late.submit("late") == "late"
+    early.join(timeout=5)
+    assert groups == [["early", "late"]]
+
+
+def test_a_withdrawn_caller_does_not_hold_the_group_back():
+    writer = GroupCommit(lambda items: items, gather_seconds=5.0)
+    refused = writer.announce()
+    result: list[str] = []
+    submitter = threading.Thread(target=lambda: result.append(writer.submit("alone")))
+    started = time.perf_counter()
+    submitter.start()
+    time.sleep(0.1)
+    refused.withdraw()  # e.g. its signature was wrong
+    submitter.join(timeout=5)
+
+    assert result == ["alone"]
+    assert time.perf_counter() - started < 2.0
