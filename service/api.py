@@ -19,7 +19,7 @@ from integrations.slack.client import thread_url
 from service.auth import bearer_refusal
 from service.errors import ApiError
 from store import reports
-from store.db import session_for
+from store.db import read_session, session_for
 from store.schema import Incident
 from tickets import incidents
 from tickets.serialize import ticket_json
@@ -126,15 +126,15 @@ def _guard():
     return None
 
 
-def _session():
-    return session_for(current_app.config["SETTINGS"].database_url)
+def _reading():
+    return read_session(current_app.config["SETTINGS"].database_url)
 
 
 @bp.get("/tickets")
 def list_tickets():
     filters = _filters(status=_list("status", STATUSES), breached=_boolean("breached"), since=_instant("since"))
     limit, after = _limit(), _cursor()
-    with _session() as session:
+    with _reading() as session:
         rows = reports.ticket_page(session, filters, after, limit + 1)
         rows, next_cursor = _page(rows, limit, lambda ticket: (ticket.created_at, ticket.id))
         return jsonify(tickets=[ticket_json(ticket) for ticket in rows], next_cursor=next_cursor)
@@ -144,7 +144,7 @@ def list_tickets():
 def get_ticket(ticket_id: str):
     if not (ticket_id.isascii() and ticket_id.isdigit()):
         raise _bad("id", "a ticket id is a number")
-    with _session() as session:
+    with _reading() as session:
         ticket = reports.ticket_detail(session, int(ticket_id)) if int(ticket_id) <= MAX_ID else None
         if ticket is None:
             raise ApiError(404, f"no ticket {ticket_id}")
@@ -193,7 +193,7 @@ def _breaches(as_csv: bool):
     since = _instant("since") or utcnow() - DEFAULT_BREACH_WINDOW
     filters = _filters()
     settings = current_app.config["SETTINGS"]
-    with _session() as session:
+    with _reading() as session:
         if as_csv:  # the export is everything since `since`, not one page
             rows = reports.breach_page(session, since, None, None, filters)
             return _breaches_csv([_breach_json(alert, ticket, settings) for alert, ticket in rows])
@@ -236,7 +236,7 @@ def summary():
     window = window_parameter(raw)
     filters = _filters()
     until = utcnow()
-    with _session() as session:
+    with _reading() as session:
         rows = reports.cohort(session, until - window, filters)
     return jsonify(
         window=raw,
@@ -257,7 +257,7 @@ def resolve_incident(incident_id: str):
     answer = body.get("answer") if isinstance(body, dict) else None
     if not isinstance(answer, str) or not answer.strip() or len(answer) > 10_000:
         raise ApiError(400, "answer: a JSON body {\"answer\": \"...\"} with the text sent to customers", field="answer")
-    with _session() as session:
+    with session_for(current_app.config["SETTINGS"].database_url) as session:
         incident = session.get(Incident, int(incident_id), with_for_update=True)
         if incident is None:
             raise ApiError(404, f"no incident {incident_id}")

@@ -13,7 +13,7 @@ from core.timeutil import utcnow
 from integrations.slack.client import thread_url
 from service import auth, charts
 from store import reports
-from store.db import session_for
+from store.db import read_session
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -154,7 +154,7 @@ def page():
     settings, config = current_app.config["SETTINGS"], current_app.config["EARSHOT"]
     now = utcnow()
     step, count, _ = WINDOWS[window]
-    with session_for(settings.database_url) as session:
+    with read_session(settings.database_url) as session:
         open_chart, open_total = _open_chart(session, filters, now)
         rows = reports.cohort(session, _bucket_start(now, step, count), filters)
         urgency_panels, source_panels, overall = _response_panels(rows, window, now, config)

@@ -22,7 +22,7 @@ from sqlalchemy import case, func, select
 
 from core.timeutil import utcnow
 from store import reports
-from store.db import session_for
+from store.db import read_session
 from store.schema import Mention, SlackMessage, SlaAlert, Ticket
 from triage.sla import CLOCKS
 from workers import queues
@@ -168,7 +168,7 @@ class EarshotCollector:
         self.settings = settings
 
     def collect(self):
-        with session_for(self.settings.database_url) as session:
+        with read_session(self.settings.database_url) as session:
             for part in (_mentions, _tickets, _sla, _slack):
                 yield from part(session)
         yield from _queues(self.settings.redis_url)

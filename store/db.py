@@ -25,10 +25,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def _sqlite_begin(connection):
-    # Take the write lock up front. A deferred transaction that reads and then
-    # writes fails at once with "database is locked" when another process wrote
-    # in between (WAL snapshot); BEGIN IMMEDIATE waits for the lock instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A writer takes the write lock up front: a deferred transaction that reads
+    # and then writes fails at once with "database is locked" when another
+    # process wrote in between (WAL snapshot); BEGIN IMMEDIATE waits instead.
+    # A reader (read_session) needs no lock at all: WAL gives it a snapshot,
+    # so API and dashboard queries never hold up webhooks or workers.
+    if connection.get_execution_options().get("read_only"):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _engines: dict[str, Engine] = {}
@@ -69,6 +74,16 @@ def session_for(url: str) -> Session:
     return _factory(url)()
 
 
+@lru_cache(maxsize=8)
+def _read_factory(url: str) -> sessionmaker:
+    return sessionmaker(get_engine(url).execution_options(read_only=True), expire_on_commit=False)
+
+
+def read_session(url: str) -> Session:
+    """A session that only reads (on SQLite it takes no write lock)."""
+    return _read_factory(url)()
+
+
 @contextmanager
 def transaction(url: str):
     """A session that commits on success and rolls back on error."""
@@ -89,3 +104,4 @@ def dispose_all() -> None:
         engine.dispose()
     _engines.clear()
     _factory.cache_clear()
+    _read_factory.cache_clear()
