@@ -15,6 +15,7 @@ BENCHMARKS = {
     "pipeline": "bench.bench_pipeline",
     "slack": "bench.bench_slack",
     "sla": "bench.bench_sla",
+    "load": "bench.bench_load",
 }
 
 

@@ -108,6 +108,8 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_open_author", "source", "author_id", "status"),
         Index("ix_tickets_status_created", "status", "created_at"),
+        # The ticket list's order (newest first): without it every page sorts the whole table.
+        Index("ix_tickets_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -90,6 +90,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_created', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_incident_id'), ['incident_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_next_deadline_at'), ['next_deadline_at'], unique=False)
         batch_op.create_index('ix_tickets_open_author', ['source', 'author_id', 'status'], unique=False)
@@ -265,6 +266,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tickets_open_author')
         batch_op.drop_index(batch_op.f('ix_tickets_next_deadline_at'))
         batch_op.drop_index(batch_op.f('ix_tickets_incident_id'))
+        batch_op.drop_index('ix_tickets_created')
 
     op.drop_table('tickets')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
