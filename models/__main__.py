@@ -64,6 +64,11 @@ def main(argv=None) -> int:
     commands.add_parser("classify", help="JSON lines {id, text} on stdin -> predictions on stdout")
     evaluate = commands.add_parser("evaluate", help="macro-F1 and confusion matrices on a CSV")
     evaluate.add_argument("--data", required=True, help="CSV with text and is_complaint/severity")
+    evaluate.add_argument(
+        "--texts",
+        help="CSV with tweet_id and text, for a --data file that has tweet_id instead of text "
+        "(models/data/twcs_labels.csv with ../shared/data/twcs_5000.csv)",
+    )
     evaluate.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
     train = commands.add_parser("train", help="fit the heads and write the artifact")
     train.add_argument("--xfincorp", required=True)
@@ -74,6 +79,7 @@ def main(argv=None) -> int:
     report = commands.add_parser("report", help="regenerate EVALUATION.md")
     report.add_argument("--xfincorp", required=True)
     report.add_argument("--airline", required=True)
+    report.add_argument("--twcs", help="twcs_5000.csv, for the hand-labelled real-tweet check")
     report.add_argument("--compare-encoder", action="append", default=[], metavar="DIR")
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
         from models.classifier import build_classifier
         from models.evaluate import evaluate_file
 
-        print(evaluate_file(args.data, build_classifier(args.artifact)))
+        print(evaluate_file(args.data, build_classifier(args.artifact), args.texts))
     elif args.command == "train":
         from models.train import train as train_heads
 
@@ -95,7 +101,9 @@ def main(argv=None) -> int:
     else:
         from models.report import write_report
 
-        write_report(args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out)
+        write_report(
+            args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out, args.twcs
+        )
         print(f"wrote {args.out}")
     return 0
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.reply import needs_reply
+from models.text import NORMALIZATION, normalize
 
 # Measured with bench/bench_model.py on 2 cores: 8-16 is the peak (about 125-130 texts/s), 64
 # falls to about 97, single texts to about 66; a small batch also keeps a worker's memory low.
@@ -34,14 +35,26 @@ class Classifier:
         self.heads = heads
         self.model_version = version
         self.batch_size = batch_size
+        # The heads see texts normalised as in training; heads.json says how (absent: raw text).
+        normalization = heads.meta.get("text_normalization")
+        if normalization not in (None, NORMALIZATION):
+            raise ValueError(f"artifact wants text normalisation {normalization!r}, "
+                             f"this code has {NORMALIZATION!r}")
+        self.normalize = normalize if normalization else (lambda text: text)
 
     def predict(self, texts: list[str], batch_size: int | None = None) -> list[Prediction]:
         texts = [t if isinstance(t, str) else "" for t in texts]
-        vectors = self.encoder.encode(texts, batch_size=batch_size or self.batch_size)
+        vectors = self.encoder.encode(
+            [self.normalize(t) for t in texts], batch_size=batch_size or self.batch_size
+        )
         return self.predict_vectors(vectors, texts)
 
     def predict_vectors(self, vectors: np.ndarray, texts: list[str]) -> list[Prediction]:
-        """Heads only, for embeddings already computed (evaluation reuses cached ones)."""
+        """Heads only, for embeddings already computed (evaluation reuses cached ones).
+
+        ``vectors`` are embeddings of the normalised texts; ``texts`` are the raw ones (the reply
+        rules read them).
+        """
         if not len(texts):
             return []
         complaint = self.heads.complaint.probabilities(vectors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 
@@ -9,9 +10,12 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import train_test_split
 
-from models.datasets import UNKNOWN, Labelled, embed_cached, read_csv, sample
+from models.datasets import UNKNOWN, Labelled, read_csv, sample
 
 OOD_FILE = Path(__file__).parent / "data" / "ood_tweets.csv"
+# Hand labels (complaint, severity) of 157 real customer tweets from twcs_5000.csv, by tweet_id:
+# the texts' licence keeps them out of the repo, so they are joined from the shared file.
+TWCS_LABELS = Path(__file__).parent / "data" / "twcs_labels.csv"
 COMPARE_ROWS = 1500  # per dataset: the larger encoders embed a few texts a second on 2 cores
 
 
@@ -44,8 +48,27 @@ def predictions_scores(data: Labelled, predictions) -> list[str]:
     return blocks
 
 
-def evaluate_file(path, classifier) -> str:
-    data = read_csv(path)
+def read_labels_with_texts(labels_path, texts_path) -> Labelled:
+    """Rows of ``labels_path`` (tweet_id, is_complaint, severity) with texts from ``texts_path``."""
+    with open(texts_path, newline="", encoding="utf-8") as fh:
+        texts = {row["tweet_id"]: row["text"] for row in csv.DictReader(fh)}
+    with open(labels_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    missing = [row["tweet_id"] for row in rows if row["tweet_id"] not in texts]
+    if missing:
+        raise ValueError(f"{texts_path}: no text for tweet_id {', '.join(missing[:5])}")
+    n = len(rows)
+    return Labelled(
+        [texts[row["tweet_id"]] for row in rows],
+        np.array([int(row["is_complaint"]) for row in rows]),
+        np.array([int(row["severity"]) for row in rows]),
+        np.full(n, UNKNOWN),
+        Path(labels_path).stem,
+    )
+
+
+def evaluate_file(path, classifier, texts_path=None) -> str:
+    data = read_labels_with_texts(path, texts_path) if texts_path else read_csv(path)
     return "\n\n".join(predictions_scores(data, classifier.predict(data.texts)))
 
 
@@ -60,7 +83,7 @@ def texts_per_second(encoder, texts: list[str], batch_size: int) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def _heads_scores(heads, x, data: Labelled) -> dict:
+def heads_scores(heads, x, data: Labelled) -> dict:
     from models.classifier import Classifier
 
     predictions = Classifier(None, heads, "eval").predict_vectors(x, data.texts)
@@ -81,33 +104,43 @@ def _split(data: Labelled, x, strata, seed):
 def held_out(fin, fin_x, air, air_x, seed) -> dict:
     """Heads trained on 80% of both files, as shipped; scored on the other 20% of each."""
     from models.heads import Heads
-    from models.train import balance_sources, choose_complaint_c, choose_threshold, fit_heads
+    from models.train import (
+        balance_sources,
+        choose_complaint_c,
+        choose_severity_c,
+        choose_threshold,
+        fit_heads,
+    )
 
     fin_tr, fin_tr_x, fin_te, fin_te_x = _split(fin, fin_x, fin.severity, seed)
     air_tr, air_tr_x, air_te, air_te_x = _split(air, air_x, air.complaint, seed)
     c, _ = choose_complaint_c(fin_tr_x, fin_tr, air_tr_x, air_tr, seed)
     threshold, _ = choose_threshold(fin_tr_x, fin_tr, air_tr_x, air_tr, c, seed)
+    severity_c, _ = choose_severity_c(fin_tr_x, fin_tr.severity, seed)
     parts = balance_sources([fin_tr, air_tr])
     heads = Heads(
-        *fit_heads(parts, [fin_tr_x, air_tr_x], c, seed), {"complaint_threshold": threshold}
+        *fit_heads(parts, [fin_tr_x, air_tr_x], c, seed, severity_c),
+        {"complaint_threshold": threshold},
     )
     return {
-        "xfincorp": _heads_scores(heads, fin_te_x, fin_te),
-        "airline": _heads_scores(heads, air_te_x, air_te),
+        "xfincorp": heads_scores(heads, fin_te_x, fin_te),
+        "airline": heads_scores(heads, air_te_x, air_te),
         "c": c,
         "threshold": threshold,
+        "severity_c": severity_c,
+        "heads": heads,
     }
 
 
 def compare_encoders(encoder_dirs, fin, air, seed) -> list[dict]:
     from models.encoder import Encoder
-    from models.train import cross_domain_complaint
+    from models.train import cross_domain_complaint, embed_texts
 
     fin_s, air_s = sample(fin, COMPARE_ROWS, seed), sample(air, COMPARE_ROWS, seed)
     rows = []
     for name, directory in encoder_dirs:
         encoder = Encoder(directory, threads=2)
-        fin_x, air_x = embed_cached(encoder, fin_s.texts), embed_cached(encoder, air_s.texts)
+        fin_x, air_x = embed_texts(encoder, fin_s.texts), embed_texts(encoder, air_s.texts)
         to_air, to_fin = cross_domain_complaint(fin_x, fin_s, air_x, air_s, 0.3, seed)
         weights = sum(f.stat().st_size for f in Path(directory).glob("*.safetensors"))
         rows.append(
