@@ -84,7 +84,7 @@ def test_volume_rise(recent, usual, expected):
 def test_incidents_config_is_checked():
     config = parse_config({"incidents": {"window": "10m", "min_authors": 3, "volume": {"enabled": False}}})
     assert config.incidents.window == timedelta(minutes=10) and config.incidents.min_authors == 3
-    assert config.incidents.volume.enabled is False and config.incidents.similarity == 0.75
+    assert config.incidents.volume.enabled is False and config.incidents.similarity == 0.70
     cases = [({"similarity": 1.5}, "incidents.similarity"), ({"window": "0s"}, "incidents.window"),
              ({"volume": {"factor": "x"}}, "incidents.volume.factor"), ({"colour": 1}, "incidents")]  # fmt: skip
     for bad, key in cases:
