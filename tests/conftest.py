@@ -76,6 +76,21 @@ def database_url(request, tmp_path, sqlite_template):
     yield url
 
 
+@pytest.fixture
+def empty_database(database_url, sqlite_template):
+    """Empties this test's database again, ids starting over, as `database_url` first handed it out."""
+
+    def empty() -> None:
+        if database_url.startswith("sqlite"):
+            dispose_all()
+            shutil.copy(sqlite_template, database_url.removeprefix("sqlite:///"))
+        else:
+            _truncate_postgres(database_url)
+        incidents.forget()
+
+    return empty
+
+
 @pytest.fixture(scope="session")
 def redis_db():
     """A Redis database number of our own, held by a lock key in database 0."""

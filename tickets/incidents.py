@@ -58,6 +58,13 @@ def _index(session: Session, config: IncidentConfig) -> ClusterIndex:
     return index
 
 
+def load_window(session: Session, config: IncidentConfig) -> None:
+    """Load the in-memory window now if it is not: before a batch is classified, so that it holds
+    what came before and `observe` adds the batch's complaints one by one."""
+    if config.enabled:
+        _index(session, config)
+
+
 def _load(session: Session, config: IncidentConfig) -> ClusterIndex:
     """The last window's complaints, in posting order, with the incidents they already belong to."""
     index = ClusterIndex(config.window, config.similarity)
@@ -87,8 +94,38 @@ def _load(session: Session, config: IncidentConfig) -> ClusterIndex:
     return index
 
 
+class _VolumeIncidents:
+    """The open volume incidents, read once for the mentions observed together, with those opened meanwhile."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.known: list[Incident] | None = None
+
+    def active(self, brand: str | None, at: datetime, window: timedelta) -> Incident | None:
+        """The newest open one of `brand` seen in the window before `at`."""
+        if self.known is None:
+            volume = select(Incident).where(Incident.status == "open", Incident.kind == "volume")
+            self.known = list(self.session.scalars(volume))
+        live = [i for i in self.known if i.brand == brand and i.status == "open" and i.last_seen_at > at - window]
+        return max(live, key=lambda incident: incident.id, default=None)
+
+    def opened(self, incident: Incident) -> None:
+        self.known.append(incident)
+
+
 def observe(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, now: datetime):
     """A just-classified inbound mention: file it, and form or grow an incident. Returns the incident, if any."""
+    return _observe(session, mention, ticket, config, _VolumeIncidents(session))
+
+
+def observe_all(session: Session, observed: list[tuple[Mention, Ticket | None]], config: AppConfig) -> None:
+    """`observe` for a micro-batch's mentions (with their tickets) in posting order."""
+    volume = _VolumeIncidents(session)
+    for mention, ticket in observed:
+        _observe(session, mention, ticket, config, volume)
+
+
+def _observe(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, volume: _VolumeIncidents):
     settings = config.incidents
     if not settings.enabled or ticket is None or not mention.needs_reply or mention.embedding is None:
         return None
@@ -96,7 +133,7 @@ def observe(session: Session, mention: Mention, ticket: Ticket | None, config: A
     cluster = index.add(mention.id, _vector(mention.embedding), mention.brand, author_key(mention), mention.created_at)
     incident = _similar(session, cluster, mention, config) if cluster is not None else None
     if incident is None and settings.volume.enabled:
-        incident = _volume(session, mention, config)
+        incident = _volume(session, mention, config, volume)
     return incident
 
 
@@ -176,19 +213,10 @@ def _refresh(session: Session, incident: Incident) -> None:
     incident.sources = sorted(set(session.scalars(members.with_only_columns(IncidentMember.source).distinct())))
 
 
-def _volume(session: Session, mention: Mention, config: AppConfig) -> Incident | None:
+def _volume(session: Session, mention: Mention, config: AppConfig, volume: _VolumeIncidents) -> Incident | None:
     """A brand's complaints well above their usual rate: an incident whatever their texts."""
     window, at = config.incidents.window, mention.created_at
-    active = session.scalars(
-        select(Incident)
-        .where(
-            Incident.status == "open",
-            Incident.kind == "volume",
-            Incident.brand == mention.brand,
-            Incident.last_seen_at > at - window,
-        )  # fmt: skip
-        .order_by(Incident.id.desc())
-    ).first()
+    active = volume.active(mention.brand, at, window)
     if active is not None:
         _add_members(session, active, [mention], config)
         return active
@@ -201,6 +229,7 @@ def _volume(session: Session, mention: Mention, config: AppConfig) -> Incident |
     if expected is None:
         return None
     incident = _new(session, "volume", mention.brand, at, expected)
+    volume.opened(incident)
     recent = session.scalars(
         _brand_complaints(mention.brand, at - window, at).where(Mention.ticket_id.is_not(None))
     ).all()

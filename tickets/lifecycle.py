@@ -30,6 +30,16 @@ def _changed(session: Session, ticket: Ticket) -> None:
 
 
 def open_ticket(session: Session, mention: Mention, channel: str, config: AppConfig, at: datetime) -> Ticket:
+    ticket = new_ticket(mention, channel, config, at)
+    session.add(ticket)
+    session.flush()
+    ticket_opened(session, ticket, mention, at)
+    return ticket
+
+
+def new_ticket(mention: Mention, channel: str, config: AppConfig, at: datetime) -> Ticket:
+    """The ticket `mention` opens, its clocks started; the caller adds it, then calls
+    `ticket_opened` once it has its id (open_ticket does both)."""
     ticket = Ticket(
         status="open",
         urgency=mention.urgency,
@@ -43,14 +53,19 @@ def open_ticket(session: Session, mention: Mention, channel: str, config: AppCon
         created_at=mention.created_at,
         updated_at=at,
     )
-    session.add(ticket)
-    session.flush()
-    mention.ticket_id = ticket.id
     sla.start(ticket, config.sla)
-    _event(session, ticket, "opened", "earshot", at, mention_id=mention.id, urgency=ticket.urgency, channel=channel)
+    return ticket
+
+
+def ticket_opened(session: Session, ticket: Ticket, mention: Mention, at: datetime) -> None:
+    """The rest of opening, once the ticket is inserted: the mention joins it, and its history,
+    SLA checks and Slack message begin."""
+    mention.ticket_id = ticket.id
+    _event(
+        session, ticket, "opened", "earshot", at, mention_id=mention.id, urgency=ticket.urgency, channel=ticket.channel
+    )
     schedule_checks(session, ticket)
     outbox.queue_ticket_message(session, ticket)
-    return ticket
 
 
 def _raise_urgency(session: Session, ticket: Ticket, tier: str, config: AppConfig, at: datetime, reason: str) -> bool:

@@ -9,6 +9,7 @@ import os
 from datetime import datetime
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 
@@ -46,9 +47,12 @@ def queue(name: str, url: str | None = None) -> Queue:
 
 
 def enqueue(queue_name: str, func: str, *args, job_id: str | None = None, at: datetime | None = None,
-            retry: Retry | None = None, meta: dict | None = None, url: str | None = None):
-    """Enqueue `func` (dotted name) on `queue_name`; returns the job, or None when Redis is unreachable."""
-    options = dict(job_id=job_id, retry=retry, meta=meta or {}, failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL)
+            retry: Retry | None = None, meta: dict | None = None, url: str | None = None,
+            pipeline: Pipeline | None = None):
+    """Enqueue `func` (dotted name) on `queue_name`; returns the job, or None when Redis is unreachable.
+    With `pipeline`, the commands wait in it for the caller's `execute()`."""
+    options = dict(job_id=job_id, retry=retry, meta=meta or {}, failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
+                   pipeline=pipeline)  # fmt: skip
     try:
         target = queue(queue_name, url)
         if at is not None:

@@ -49,9 +49,9 @@ def _snapshot_deadlines(session: Session) -> None:
 
 
 def _enqueue_after_commit(session: Session) -> None:
-    for ticket_id, deadline in (session.info.pop(_DUE, None) or {}).items():
-        if deadline is not None:
-            enqueue_check(ticket_id, deadline)
+    due = {ticket_id: deadline for ticket_id, deadline in session.info.pop(_DUE, {}).items() if deadline is not None}
+    if due:
+        enqueue_checks(due)
 
 
 def _forget_after_rollback(session: Session) -> None:
@@ -64,14 +64,20 @@ event.listen(Session, "after_commit", _enqueue_after_commit)
 event.listen(Session, "after_rollback", _forget_after_rollback)
 
 
-def enqueue_check(ticket_id: int, deadline: datetime) -> None:
-    # One job id per ticket and deadline: rescheduling the same deadline replaces the job.
-    job_id = f"sla-check-{ticket_id}-{int(deadline.timestamp())}"
-    at = deadline if deadline > utcnow() else None
+def enqueue_checks(deadlines: dict[int, datetime]) -> None:
+    """A check job per ticket at its deadline (at once when it has passed), in one Redis round trip."""
+    now = utcnow()
     try:
-        queues.enqueue(queues.SLA, CHECK_JOB, ticket_id, job_id=job_id, at=at)
+        with queues.connection().pipeline() as pipeline:
+            pipeline.multi()  # RQ's immediate enqueue joins a transaction already begun, else begins one
+            for ticket_id, deadline in deadlines.items():
+                # One job id per ticket and deadline: rescheduling the same deadline replaces the job.
+                job_id = f"sla-check-{ticket_id}-{int(deadline.timestamp())}"
+                at = deadline if deadline > now else None
+                queues.enqueue(queues.SLA, CHECK_JOB, ticket_id, job_id=job_id, at=at, pipeline=pipeline)
+            pipeline.execute()
     except Exception:  # never fail a committed transaction; the sweep repairs
-        log.warning("could not schedule the SLA check", extra={"ticket_id": ticket_id}, exc_info=True)
+        log.warning("could not schedule the SLA checks", extra={"ticket_ids": list(deadlines)}, exc_info=True)
 
 
 def _record(session: Session, ticket: Ticket, alert: rules.Alert, now: datetime) -> bool:

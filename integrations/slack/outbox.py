@@ -1,9 +1,11 @@
 """The Slack outbox: what Earshot means to say in Slack, written in the caller's transaction.
 
-These functions only add `slack_messages` rows; they never call Slack. Once
-the caller commits, an `after_commit` listener makes sure a delivery
-dispatcher is queued (workers.deliver.request_dispatch). If Redis is down
-nothing is lost: the periodic `workers.deliver.deliver_pending` finds the rows.
+These functions only add `slack_messages` rows, one per dedupe key (a row whose
+key is already stored is dropped when the session flushes: one query for all
+the new rows); they never call Slack. Once the caller commits, an
+`after_commit` listener makes sure a delivery dispatcher is queued
+(workers.deliver.request_dispatch). If Redis is down nothing is lost: the
+periodic `workers.deliver.deliver_pending` finds the rows.
 
 Parent messages and updates are rendered at delivery time from the ticket as
 it is then, so several changes before a delivery become one `chat.update`.
@@ -35,25 +37,37 @@ def _touch(session: Session, channel: str) -> None:
     session.info.setdefault(_TOUCHED, set()).add(channel)
 
 
-def _queued(session: Session, key: str) -> bool:
-    return session.scalar(select(SlackMessage.id).where(SlackMessage.dedupe_key == key)) is not None
+def _queue(session: Session, message: SlackMessage) -> None:
+    """Add `message` unless one with its key waits in this session; one already stored is
+    dropped at the flush (_drop_stored), so queueing many costs one query, not one each."""
+    pending = (m for m in session.new if isinstance(m, SlackMessage))
+    if all(m.dedupe_key != message.dedupe_key for m in pending):
+        session.add(message)
+    _touch(session, message.channel)
+
+
+def _drop_stored(session: Session, _flush_context, _instances) -> None:
+    """Before a flush: a new message whose key is already stored is not queued again."""
+    new = {m.dedupe_key: m for m in session.new if isinstance(m, SlackMessage)}
+    if new:
+        for key in session.scalars(select(SlackMessage.dedupe_key).where(SlackMessage.dedupe_key.in_(list(new)))):
+            session.expunge(new[key])
 
 
 def _add(session: Session, ticket: Ticket, kind: str, channel: str, key: str, payload: dict | None = None) -> None:
     if ticket.id is None:
         session.flush()
-    if not _queued(session, key):
-        session.add(
-            SlackMessage(
-                dedupe_key=key[:191],
-                ticket_id=ticket.id,
-                kind=kind,
-                channel=channel,
-                priority=priority(ticket),
-                payload=payload or {},
-            )
-        )
-    _touch(session, channel)
+    _queue(
+        session,
+        SlackMessage(
+            dedupe_key=key[:191],
+            ticket_id=ticket.id,
+            kind=kind,
+            channel=channel,
+            priority=priority(ticket),
+            payload=payload or {},
+        ),
+    )
 
 
 def queue_ticket_message(session: Session, ticket: Ticket) -> None:
@@ -102,18 +116,14 @@ def queue_escalation(session: Session, ticket: Ticket, text: str, key: str) -> N
 def queue_channel_message(session: Session, channel: str, text: str, key: str) -> None:
     """A message to `channel` about no single ticket; sent after every ticket's messages there.
     `text` is escaped at delivery."""
-    dedupe_key = f"channel:{key}"[:191]
-    if not _queued(session, dedupe_key):
-        session.add(SlackMessage(dedupe_key=dedupe_key, ticket_id=None, kind=CHANNEL, channel=channel,
-                                 priority=len(TIERS), payload={"text": text}))  # fmt: skip
-    _touch(session, channel)
+    message = SlackMessage(dedupe_key=f"channel:{key}"[:191], ticket_id=None, kind=CHANNEL, channel=channel,
+                           priority=len(TIERS), payload={"text": text})  # fmt: skip
+    _queue(session, message)
 
 
 def add_message(session: Session, key: str, kind: str, channel: str, priority: int, **columns) -> None:
     """A row tied to no ticket (an incident's message), once per `key`."""
-    if not _queued(session, key[:191]):
-        session.add(SlackMessage(dedupe_key=key[:191], kind=kind, channel=channel, priority=priority, **columns))
-    _touch(session, channel)
+    _queue(session, SlackMessage(dedupe_key=key[:191], kind=kind, channel=channel, priority=priority, **columns))
 
 
 def _deliver_after_commit(session: Session) -> None:
@@ -131,5 +141,6 @@ def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_TOUCHED, None)
 
 
+event.listen(Session, "before_flush", _drop_stored)
 event.listen(Session, "after_commit", _deliver_after_commit)
 event.listen(Session, "after_rollback", _forget_after_rollback)
