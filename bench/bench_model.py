@@ -31,11 +31,11 @@ print(psutil.Process().memory_info().rss)
 
 def raw_throughput(texts: list[str], batch_size: int, threads: int) -> float:
     """Texts per second through the whole model (encoder and heads), after one warm-up batch."""
-    import torch
-
     from models.classifier import load_classifier
 
-    clf = load_classifier(threads=threads)
+    clf = load_classifier(threads=threads)  # first: it sets torch's environment before torch loads
+    import torch
+
     torch.set_num_threads(threads)
     clf.predict(texts[:batch_size], batch_size=batch_size)
     start = time.perf_counter()

@@ -28,6 +28,11 @@ def _forbid_downloads() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     # Workers fork; a tokenizer thread pool across a fork deadlocks or warns.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # torch's OpenMP threads spin between parallel regions by default, taking CPU from the web and
+    # Slack processes on the same machine while the worker triages. Measured on 2 cores (burst of 320
+    # mentions, 2 threads): the model worker used 7.8 CPU s spinning, 6.0 s passive; pipeline 67 -> 74
+    # mentions/s, raw model unchanged (101 -> 103 texts/s). Read when torch loads, so set before.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class Encoder:

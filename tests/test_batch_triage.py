@@ -36,12 +36,12 @@ OUTAGE = [
 
 
 @pytest.fixture
-def batch_size(worker_env, config_data, tmp_path, monkeypatch):
-    """Sets the micro-batch size the job claims."""
+def claim(worker_env, config_data, tmp_path, monkeypatch):
+    """Sets how many mentions the job claims at a time."""
 
     def use(size: int) -> None:
         path = tmp_path / f"earshot-{size}.yaml"
-        path.write_text(yaml.safe_dump({**config_data, "model": {"batch_size": size}}))
+        path.write_text(yaml.safe_dump({**config_data, "model": {"claim": size}}))
         monkeypatch.setenv("EARSHOT_CONFIG", str(path))
         context.reset()
 
@@ -80,15 +80,15 @@ def _conversations(start) -> list[IncomingMention]:
     ]
 
 
-def _run(database_url: str, start, size: int, batch_size) -> None:
+def _run(database_url: str, start, size: int, claim) -> None:
     """A customer's Facebook ticket from before, linked to their X handle; then the conversations."""
-    batch_size(1)
+    claim(1)
     _store(database_url, [_mention("fb-1", "fb-6", "@acme refund?", start, source="facebook")])
     classify.classify_batch()
     with transaction(database_url) as session:
         authors.link(session, ("x", "u6"), ("facebook", "fb-6"), "U0AGENT01")
     _store(database_url, _conversations(start + timedelta(minutes=1)))
-    batch_size(size)
+    claim(size)
     assert classify.classify_batch() == 11
 
 
@@ -114,13 +114,13 @@ def _outcome(database_url: str) -> dict:
         }
 
 
-def test_a_micro_batch_triages_as_one_mention_at_a_time(database_url, redis_url, empty_database, batch_size):
+def test_a_micro_batch_triages_as_one_mention_at_a_time(database_url, redis_url, empty_database, claim):
     start = utcnow() - timedelta(minutes=10)
-    _run(database_url, start, 16, batch_size)
+    _run(database_url, start, 16, claim)
     together = _outcome(database_url)
     empty_database()
     Redis.from_url(redis_url).flushdb()
-    _run(database_url, start, 1, batch_size)
+    _run(database_url, start, 1, claim)
     assert _outcome(database_url) == together
 
     ticket_of = {external_id: ticket_id for external_id, ticket_id, *_ in together["mentions"]}
@@ -142,7 +142,7 @@ def test_a_micro_batch_triages_as_one_mention_at_a_time(database_url, redis_url,
 
 
 def test_incident_detection_failing_for_one_mention_keeps_every_ticket(
-    database_url, redis_url, batch_size, monkeypatch, caplog
+    database_url, redis_url, claim, monkeypatch, caplog
 ):
     start = utcnow() - timedelta(minutes=10)
     _store(database_url, [_mention(f"o-{n}", f"u{n}", text, start + timedelta(seconds=n))
@@ -155,7 +155,7 @@ def test_incident_detection_failing_for_one_mention_keeps_every_ticket(
         return similar(session, cluster, mention, config)
 
     monkeypatch.setattr(incidents, "_similar", fails_for_one)
-    batch_size(16)
+    claim(16)
     with caplog.at_level(logging.WARNING, logger="workers.classify"):
         assert classify.classify_batch() == 6
     assert any(r.message == "incident detection failed" and r.mention_id for r in caplog.records)

@@ -93,3 +93,16 @@ def test_duplicate_delivery_never_makes_a_second_ticket(pipeline, settings):
     answer = pipeline(mention("c-6", COMPLAINT))
     assert answer == {"accepted": 0, "duplicates": 1}
     assert len(_tickets(settings)) == 1
+
+
+def test_every_job_is_imported_by_the_worker_of_its_queue_before_it_runs():
+    from workers.classify_queue import JOB as CLASSIFY_JOB
+    from workers.deliver import DISPATCH_JOB
+    from workers.deliver import JOB as DELIVER_JOB
+    from workers.periodic import PERIODIC_JOBS
+    from workers.sla import CHECK_JOB
+
+    jobs = [(queues.CLASSIFY, CLASSIFY_JOB), (queues.SLACK, DELIVER_JOB), (queues.SLACK, DISPATCH_JOB),
+            (queues.SLA, CHECK_JOB)] + [(job.queue, job.func) for job in PERIODIC_JOBS]  # fmt: skip
+    for queue_name, func in jobs:
+        assert func.rsplit(".", 1)[0] in queues.JOB_MODULES[queue_name], func

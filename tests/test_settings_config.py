@@ -185,6 +185,7 @@ def test_unquoted_yaml_dates_are_holidays(tmp_path):
         ("slack: {escalation_mentions: '<!here>', managers_channel: 'managers'}\n", ["slack.managers_channel"]),
         ("routes: [{match: {}, channel: '#billing team'}]\n", ["routes[0].channel", "#billing team"]),
         ("model: {threads: 0}\n", ["model.threads"]),
+        ("model: {claim: 0}\n", ["model.claim", "integer from 1"]),
     ],
 )
 def test_a_bad_file_names_the_path_key_and_reason(tmp_path, text, expected):

@@ -43,27 +43,33 @@ class ModelWorker(SimpleWorker):
         super().request_stop(signum, frame)
 
 
+def _worker(names: tuple[str, ...], worker_class=SimpleWorker) -> SimpleWorker:
+    """A worker for the queues `names`, with their jobs' modules already imported."""
+    for name in names:
+        for module in queues.JOB_MODULES[name]:
+            importlib.import_module(module)
+    return worker_class([queues.queue(name) for name in names], connection=queues.connection())
+
+
 def run_model_worker(burst: bool = False) -> None:
     from models.classifier import load_classifier
 
     _, config = app_context()
     load_classifier(config.model.threads)  # load before taking the first job
-    worker = ModelWorker([queues.queue(queues.CLASSIFY)], connection=queues.connection())
+    worker = _worker((queues.CLASSIFY,), ModelWorker)
     worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
 
 
 def run_io_worker(burst: bool = False) -> None:
-    worker = SimpleWorker([queues.queue(name) for name in queues.IO_QUEUES], connection=queues.connection())
     # RQ's scheduler only moves timed jobs of the queues its own worker serves:
     # delivery reschedules itself around Slack's rate limits.
-    worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    _worker(queues.IO_QUEUES).work(burst=burst, with_scheduler=True, logging_level="WARNING")
 
 
 def run_sla_worker(burst: bool = False) -> None:
     # Its own process: a breach is announced within seconds of its deadline
     # even while Slack delivery is busy (or waiting out a rate limit).
-    worker = SimpleWorker([queues.queue(name) for name in queues.SLA_QUEUES], connection=queues.connection())
-    worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    _worker(queues.SLA_QUEUES).work(burst=burst, with_scheduler=True, logging_level="WARNING")
 
 
 def run_scheduler() -> None:

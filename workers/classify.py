@@ -265,7 +265,7 @@ def process(session: Session, mentions: list[Mention], classifier, config: AppCo
     mention, each in a savepoint, so one bad mention cannot sink the others.
     """
     inbound = [m for m in mentions if m.direction == "inbound"]
-    predictions = dict(zip((m.id for m in inbound), classifier.predict([m.text for m in inbound]), strict=True))
+    predictions = dict(zip((m.id for m in inbound), classifier.predict([m.text for m in inbound], config.model.batch_size), strict=True))
     ordered = sorted(mentions, key=lambda m: (m.created_at, m.id))
     ids = [m.id for m in ordered]
     try:
@@ -299,7 +299,7 @@ def classify_batch(mention_ids: list[int] | None = None) -> int:
     done = 0
     session = session_for(settings.database_url)
     try:
-        while not _stop_draining.is_set() and (mentions := claim_pending(session, config.model.batch_size)):
+        while not _stop_draining.is_set() and (mentions := claim_pending(session, config.model.claim)):
             process(session, mentions, classifier, config)
             session.commit()
             done += len(mentions)
