@@ -112,7 +112,8 @@ def attach_follow_up(
 def follow_up_note(mention: Mention, repeat: bool, ticket: Ticket) -> str:
     who = mention.author_handle or mention.author_id
     if repeat:
-        return f"Repeat contact #{ticket.repeat_contacts} from {who} while waiting; urgency now {ticket.urgency}:\n{mention.text}"
+        waiting = f"Repeat contact #{ticket.repeat_contacts} from {who} while waiting; urgency now {ticket.urgency}"
+        return f"{waiting}:\n{mention.text}"
     return f"Follow-up from {who}:\n{mention.text}"
 
 

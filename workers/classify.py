@@ -265,7 +265,8 @@ def process(session: Session, mentions: list[Mention], classifier, config: AppCo
     mention, each in a savepoint, so one bad mention cannot sink the others.
     """
     inbound = [m for m in mentions if m.direction == "inbound"]
-    predictions = dict(zip((m.id for m in inbound), classifier.predict([m.text for m in inbound], config.model.batch_size), strict=True))
+    texts = [m.text for m in inbound]
+    predictions = dict(zip((m.id for m in inbound), classifier.predict(texts, config.model.batch_size), strict=True))
     ordered = sorted(mentions, key=lambda m: (m.created_at, m.id))
     ids = [m.id for m in ordered]
     try:
