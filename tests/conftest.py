@@ -62,13 +62,19 @@ def _truncate_postgres(url: str) -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template):
+    """A migrated SQLite database of this test's own."""
+    path = tmp_path / "earshot.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path, sqlite_template):
+def database_url(request):
     """Each database test runs against SQLite and against PostgreSQL."""
     if request.param == "sqlite":
-        path = tmp_path / "earshot.db"
-        shutil.copy(sqlite_template, path)
-        yield f"sqlite:///{path}"
+        yield request.getfixturevalue("sqlite_url")
         return
     url = request.getfixturevalue("postgres_url")
     _truncate_postgres(url)

@@ -41,11 +41,9 @@ def nearest_rank(values, share):
 
 
 @pytest.fixture
-def database_url(tmp_path, sqlite_template):
+def database_url(sqlite_url):
     """One database is enough here: the queries behind the page are tested on both elsewhere."""
-    path = tmp_path / "earshot.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+    return sqlite_url
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """SQLite, the embedded default: readers never wait for the write lock, so a
 long write (or a worker's transaction) does not hold up the API or dashboard."""
 
-import shutil
 import sqlite3
 import time
 
@@ -13,13 +12,6 @@ from service import create_app
 from store.db import read_session, session_for
 from store.schema import Mention
 from tests.conftest import API_TOKEN, make_settings
-
-
-@pytest.fixture
-def sqlite_url(tmp_path, sqlite_template):
-    path = tmp_path / "earshot.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
 
 
 @pytest.fixture
