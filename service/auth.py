@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 from flask import abort, current_app, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 SESSION_LIFETIME = timedelta(hours=12)
 _BEARER = "bearer "
@@ -90,7 +91,18 @@ def check_csrf() -> None:
         abort(400, description="the form expired or did not come from this site; reload the page and retry")
 
 
+class DashboardSessions(SecureCookieSessionInterface):
+    """The login session belongs to /dashboard. Webhooks, Slack and the API carry their own
+    credentials, so they skip building the cookie's signer on every request."""
+
+    def open_session(self, app, request):
+        if not request.path.startswith("/dashboard"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def configure_sessions(app) -> None:
+    app.session_interface = DashboardSessions()
     settings = app.config["SETTINGS"]
     if not app.secret_key:
         material = "\n".join((settings.webhook_secret, settings.slack_signing_secret, *settings.api_tokens))

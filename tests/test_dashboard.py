@@ -91,3 +91,12 @@ def test_page_shows_the_seeded_numbers_and_filters_change_them(client, settings)
     assert re.search(r'id="kpi-open"><div class="value">1<', globex)
     assert client.get("/dashboard?window=1y").status_code == 400
     assert client.get("/dashboard?channel=%00").status_code == 400
+
+
+def test_only_the_dashboard_reads_or_sets_the_session_cookie(client):
+    log_in(client)
+    assert client.get("/dashboard").status_code == 200
+    for path in ("/api/v1/sla/summary", "/healthz", "/openapi.json"):  # the cookie is ignored: no session here
+        response = client.get(path)
+        assert "Set-Cookie" not in response.headers, path
+    assert client.get("/api/v1/sla/summary").status_code == 401  # the API wants its bearer token, not the login
