@@ -325,17 +325,15 @@ def part_one(tmpdir: str) -> dict:
           "worker's micro-batches, mean mentions and seconds from claim to last classified; slack-q: Slack messages "
           "not yet sent at the step's end)")
     print(STEP_HEADER)
-    results, lowest = {}, {}
-    rates = RATES
+    results = {}
     for kind in ("sqlite", "postgresql"):
         with scratch_database(kind, tmpdir) as url:
-            best = sustained(kind, url, tmpdir, texts, rates)
-        results[kind], lowest[kind] = best, rates[0]
+            results[kind] = sustained(kind, url, tmpdir, texts, RATES)
     # The raw model once the pipeline is down, best of two runs, as bench_pipeline measures it.
     raw = max(raw_throughput(texts[:128], batch, THREADS) for _ in range(2))
     for kind, best in results.items():
         if best is None:
-            print(f"load    {kind}: no step held (lowest offered {lowest[kind]}/s)")
+            print(f"load    {kind}: no step held (lowest offered {RATES[0]}/s)")
         else:
             print(f"load    {kind}: sustained {best} mentions/s without the backlog growing, {best / raw:.2f} of "
                   f"the raw model's {raw:.1f} texts/s (batch {batch}, {THREADS} threads, best of two)")
