@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from core.config import TIERS
 from core.timeutil import iso, parse_duration, parse_instant, utcnow
 from integrations.slack.client import thread_url
+from service import jsonbody
 from service.auth import bearer_refusal
 from service.errors import ApiError
 from store import reports
@@ -253,7 +254,7 @@ def resolve_incident(incident_id: str):
     """One public answer recorded on every member ticket of the incident, which is resolved with them."""
     if not (incident_id.isascii() and incident_id.isdigit()) or int(incident_id) > MAX_ID:
         raise _bad("id", "an incident id is a number")
-    body = request.get_json(silent=True)
+    body = jsonbody.load(request.get_data(cache=True)) if request.is_json else None
     answer = body.get("answer") if isinstance(body, dict) else None
     if not isinstance(answer, str) or not answer.strip() or len(answer) > 10_000:
         raise ApiError(400, "answer: a JSON body {\"answer\": \"...\"} with the text sent to customers", field="answer")

@@ -1,14 +1,13 @@
 """Webhook receivers: X, Meta and the generic signed webhook. Thin: the
 adapters under integrations/platforms verify and parse."""
 
-import json
-import math
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from integrations.platforms import generic, meta, x
 from integrations.platforms.mention import PayloadError, SignatureError
+from service import jsonbody
 from service.errors import ApiError
 from service.intake import accept, expect_mentions, no_more_mentions
 
@@ -26,21 +25,10 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def _finite(number: str) -> float:
-    # NaN, Infinity and 1e400 are not JSON (RFC 8259) and PostgreSQL's json type refuses them.
-    value = float(number)
-    if not math.isfinite(value):
-        raise ValueError(f"{number} is not a finite number")
-    return value
-
-
 def _load_json(body: bytes):
     if request.mimetype != "application/json":
         raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
-    try:
-        return json.loads(body, parse_float=_finite, parse_constant=_finite)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "the body is not valid JSON") from None
+    return jsonbody.load(body)
 
 
 def _accepted(mentions, status: int):

@@ -105,6 +105,8 @@ def test_resolve_through_the_api(settings, app_config, client):
     path = f"/api/v1/incidents/{incident_id}/resolve"
     assert client.post(path, json={"answer": "  "}, headers=auth).status_code == 400
     assert client.post(path, data="nope", headers=auth).status_code == 400
+    lone = {**auth, "Content-Type": "application/json"}
+    assert client.post(path, data=b'{"answer": "half \\ud800"}', headers=lone).status_code == 400
     assert client.post("/api/v1/incidents/999/resolve", json={"answer": "x"}, headers=auth).status_code == 404
     assert client.post("/api/v1/incidents/x1/resolve", json={"answer": "x"}, headers=auth).status_code == 400
     assert client.post(path, json={"answer": "fixed"}).status_code == 401

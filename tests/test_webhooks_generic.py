@@ -151,6 +151,29 @@ def test_invalid_json_is_refused(client):
     assert "not valid JSON" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "tw-1", "source": "x", "author": {"id": "u1"}, "text": "half \\ud800 a pair"}',
+        b'{"id": "tw-1", "source": "x", "author": {"id": "u1", "\\udfff": 1}, "text": "a key"}',
+        b'{"id": "tw-1", "source": "x", "author": {"id": "u1"}, "text": "raw \xed\xa0\x80 bytes"}',
+    ],
+)
+def test_an_unpaired_surrogate_is_refused_not_a_500(client, settings, body):
+    response = post_raw(client, body)
+
+    assert response.status_code == 400
+    assert "surrogate" in response.get_json()["error"]
+    assert stored(settings) == []
+
+
+def test_an_escaped_surrogate_pair_is_an_emoji_stored_exactly(client, settings):
+    body = b'{"id": "tw-1", "source": "x", "author": {"id": "u1"}, "text": "late again \\ud83d\\ude21"}'
+
+    assert post_raw(client, body).status_code == 202
+    assert stored(settings)[0].text == "late again \U0001F621"
+
+
 def _without(path: str) -> dict:
     payload = mention()
     if path == "author.id":
