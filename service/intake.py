@@ -1,14 +1,17 @@
 """Accepting mentions: commit first, then make sure a classification job is queued.
 
 Concurrent requests share their commits (store/group_commit.py): a request
-returns once the group holding its mentions is committed and the
-classification flag is set, never before.
+returns once the group holding its mentions is committed, never before; the
+classification flag is set right after, by the same writer thread.
 """
 
 import logging
+import os
 import threading
 
 from flask import current_app, g
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from core.timeutil import utcnow
 from integrations.platforms.mention import IncomingMention
@@ -22,29 +25,74 @@ _writers: dict[tuple[str, str | None], GroupCommit[Delivery, Saved]] = {}
 _writers_lock = threading.Lock()
 
 
-def store_and_queue(database_url: str, redis_url: str | None, deliveries: list[Delivery]) -> list[Saved]:
-    """Store new mentions durably, then queue them; Redis being down loses nothing."""
-    with get_engine(database_url).begin() as connection:
-        saved = save_deliveries(connection, deliveries)
-    ids = [id_ for result in saved for id_ in result.ids]
-    if ids:
-        classify_queue.request_classification(ids, redis_url)
-    log.info(
-        "mentions accepted",
-        extra={
-            "mention_ids": ids,
-            "duplicates": sum(result.duplicates for result in saved),
-            "sources": sorted({m.source for delivery in deliveries for m in delivery.mentions}),
-        },
-    )
-    return saved
+class IntakeWriter:
+    """The group-commit writer's side of intake, one per process and database.
+
+    `store` commits a group on a connection the writer thread keeps open: no
+    pool checkout, and on PostgreSQL no liveness ping, per group. A failed
+    group drops the connection; when it failed because the connection had
+    died (database restarted, idle timeout), the group is tried once more on
+    a fresh one, as the pool's ping would have done.
+    `queue` runs after the group's requests have been answered: durability
+    needs only the commit, and a flag that is never set (Redis down, process
+    killed in between) is made good by reconciliation.
+    """
+
+    def __init__(self, database_url: str, redis_url: str | None):
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self._connection: Connection | None = None
+        self._pid = os.getpid()
+
+    def store(self, deliveries: list[Delivery]) -> list[Saved]:
+        try:
+            return self._store(deliveries)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            log.warning("database connection lost; writing the group on a new one")
+            return self._store(deliveries)
+
+    def _store(self, deliveries: list[Delivery]) -> list[Saved]:
+        if self._pid != os.getpid():  # a forked child never shares its parent's socket
+            self._connection, self._pid = None, os.getpid()
+        if self._connection is None:
+            self._connection = get_engine(self.database_url).connect()
+            if self._connection.dialect.name == "postgresql":
+                # There a group is one INSERT statement, atomic on its own: in autocommit
+                # it is one round trip instead of three (BEGIN, INSERT, COMMIT).
+                self._connection = self._connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            if self._connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                return save_deliveries(self._connection, deliveries)
+            with self._connection.begin():
+                return save_deliveries(self._connection, deliveries)
+        except BaseException:
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None
+            raise
+
+    def queue(self, deliveries: list[Delivery], saved: list[Saved]) -> None:
+        ids = [id_ for result in saved for id_ in result.ids]
+        if ids:
+            classify_queue.request_classification(ids, self.redis_url)
+        log.info(
+            "mentions accepted",
+            extra={
+                "mention_ids": ids,
+                "duplicates": sum(result.duplicates for result in saved),
+                "sources": sorted({m.source for delivery in deliveries for m in delivery.mentions}),
+            },
+        )
 
 
 def _writer(database_url: str, redis_url: str | None) -> GroupCommit[Delivery, Saved]:
     key = (database_url, redis_url)
     with _writers_lock:
         if key not in _writers:
-            _writers[key] = GroupCommit(lambda deliveries: store_and_queue(database_url, redis_url, deliveries))
+            intake = IntakeWriter(database_url, redis_url)
+            _writers[key] = GroupCommit(intake.store, then=intake.queue)
         return _writers[key]
 
 

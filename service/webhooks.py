@@ -6,7 +6,7 @@ import time
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from integrations.platforms import generic, meta, x
-from integrations.platforms.mention import PayloadError, SignatureError
+from integrations.platforms.mention import PayloadError, SignatureError, storable
 from service import jsonbody
 from service.errors import ApiError
 from service.intake import accept, expect_mentions, no_more_mentions
@@ -32,6 +32,7 @@ def _load_json(body: bytes):
 
 
 def _accepted(mentions, status: int):
+    mentions = _checked(storable, mentions)
     saved = accept(mentions) if mentions else None
     accepted = len(saved.ids) if saved else 0
     duplicates = saved.duplicates if saved else 0

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from core.timeutil import utcnow
 from integrations.platforms.mention import IncomingMention
 from store.db import get_engine, session_for
+from service.intake import IntakeWriter
 from store.group_commit import GroupCommit
 from store.ingest import Delivery, save_deliveries
 from store.schema import Mention
@@ -146,3 +147,44 @@ def test_a_withdrawn_caller_does_not_hold_the_group_back():
 
     assert result == ["alone"]
     assert time.perf_counter() - started < 2.0
+
+
+def test_work_after_the_commit_runs_once_the_callers_are_answered():
+    answered = threading.Event()
+    seen: list = []
+
+    def then(items: list[int], results: list[int]) -> None:
+        seen.append((items, results, answered.wait(timeout=5)))
+        raise RuntimeError("Redis is down")  # logged; nobody waits on it
+
+    writer = GroupCommit(lambda items: [item + 1 for item in items], then=then)
+    assert writer.submit(41) == 42
+    answered.set()
+    deadline = time.monotonic() + 5
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [([41], [42], True)]
+    assert writer.submit(1) == 2  # the writer survived its `then` failing
+
+
+def _kill_connection(intake: IntakeWriter) -> None:
+    connection = intake._connection
+    if connection.dialect.name == "postgresql":
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        connection.rollback()
+        with get_engine(intake.database_url).connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+    else:
+        connection.connection.dbapi_connection.close()
+
+
+def test_a_dead_kept_connection_is_replaced_without_failing_the_group(database_url, redis_url):
+    intake = IntakeWriter(database_url, redis_url)
+    [first] = intake.store([Delivery([_mention("before")], utcnow())])
+    _kill_connection(intake)
+
+    [second] = intake.store([Delivery([_mention("after")], utcnow())])
+
+    assert len(first.ids) == 1 and len(second.ids) == 1
+    with session_for(database_url) as session:
+        assert set(session.scalars(select(Mention.external_id))) == {"before", "after"}

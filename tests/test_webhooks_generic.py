@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -260,6 +261,16 @@ def test_unknown_extra_fields_are_kept(client, settings):
     assert row.extra == {"campaign": {"name": "spring sale", "ids": [1, 2]}, "sentiment_hint": -0.4, "lang_guess": "en"}
 
 
+def test_extra_fields_keep_nul_and_control_characters(client, settings):
+    # A text column cannot hold NUL; the JSON of the extra fields keeps it escaped.
+    extra = {"tag\x00key": ["a\x00b", "\x01\x1f"], "nested": {"\u2028": "line separator"}}
+    payload = mention("tw-9", **extra)
+
+    assert post_generic(client, {"mentions": [payload, mention("tw-10")]}).status_code == 202
+
+    assert stored(settings)[0].extra == extra
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -287,6 +298,20 @@ def test_future_created_at_starts_the_clock_at_receipt(client, settings):
     [row] = stored(settings)
     assert row.created_at == row.received_at
     assert before.replace(microsecond=0) <= row.created_at <= after
+
+
+@pytest.mark.parametrize(
+    "given, kept",
+    [
+        ("2026-11-21T15:03:00.123456+01:00", datetime(2026, 11, 21, 14, 3, 0, 123456, tzinfo=UTC)),
+        ("0999-03-04T05:06:07Z", datetime(999, 3, 4, 5, 6, 7, tzinfo=UTC)),
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_created_at_is_stored_in_utc_to_the_microsecond(client, settings, given, kept):
+    assert post_generic(client, mention(created_at=given)).status_code == 202
+
+    assert stored(settings)[0].created_at == kept
 
 
 def test_missing_created_at_starts_the_clock_at_receipt(client, settings):

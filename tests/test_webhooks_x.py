@@ -293,6 +293,7 @@ def test_a_redelivered_tweet_is_a_duplicate(both):
         (activity(tweet(created_at="2018-10-10T20:19:24Z")), "tweet_create_events[0].created_at"),
         (activity(tweet(user={"id_str": "1", "followers_count": "many"})),
          "tweet_create_events[0].user.followers_count"),
+        (activity(tweet(text="refund\x00please")), "text"),  # no database keeps a NUL in text
     ],
 )
 def test_malformed_payloads_are_refused_with_the_field(both, payload, field):

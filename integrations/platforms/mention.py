@@ -36,6 +36,21 @@ class IncomingMention:
     extra: dict = field(default_factory=dict)
 
 
+_STRING_FIELDS = ("external_id", "author_id", "text", "author_handle", "author_name", "url", "in_reply_to",
+                  "conversation_id", "brand", "language")  # fmt: skip
+
+
+def storable(mentions: list[IncomingMention]) -> list[IncomingMention]:
+    """The mentions, if every text field can be stored: neither database keeps a NUL
+    character in a text column (fields of `extra` are JSON, where it stays escaped)."""
+    for mention in mentions:
+        for name in _STRING_FIELDS:
+            value = getattr(mention, name)
+            if value is not None and "\x00" in value:
+                raise PayloadError(name, "must not contain NUL characters")
+    return mentions
+
+
 def platform_id(value, field: str, required: bool, invalid: str) -> str | None:
     """A platform's id for an object: a non-empty string, or a number that is read as one."""
     if value is None:
