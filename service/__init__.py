@@ -19,6 +19,8 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    # "/api/v1/tickets//0" (or %2F0) is a 404, not a 308 to a guessed path.
+    app.url_map.merge_slashes = False
 
     from service import errors, health, webhooks
 

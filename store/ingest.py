@@ -4,8 +4,7 @@ import json
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from integrations.platforms.mention import IncomingMention
@@ -74,29 +73,40 @@ def save_deliveries(connection: Connection, deliveries: list[Delivery]) -> list[
 # both databases binding values one by one cost more than the insert itself.
 # JSON columns travel as JSON text inside the parameter and are stored as that
 # text, exactly as SQLAlchemy's JSON type would have written them.
-_JSON_COLUMNS = [name for name in _ROW_COLUMNS if isinstance(Mention.__table__.c[name].type, JSON)]
-_RETURNING = "ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id"
-
-
-def _postgresql_insert():
-    table, record, selected = Mention.__table__, [], []
-    for name in _ROW_COLUMNS:
-        is_json = name in _JSON_COLUMNS
-        record.append(f"{name} {'text' if is_json else table.c[name].type.compile(dialect=postgresql.dialect())}")
-        selected.append(f"r.{name}::json" if is_json else f"r.{name}")
-    return text(
-        f"INSERT INTO mentions ({', '.join(_ROW_COLUMNS)}) SELECT {', '.join(selected)} "
-        f"FROM json_to_recordset(:rows) AS r({', '.join(record)}) {_RETURNING}"
-    )
-
-
-def _sqlite_insert():
-    # WHERE true: without it SQLite would read ON CONFLICT as part of a join.
-    selected = ", ".join(f"json_extract(value, '$.{name}')" for name in _ROW_COLUMNS)
-    return text(f"INSERT INTO mentions ({', '.join(_ROW_COLUMNS)}) SELECT {selected} FROM json_each(:rows) WHERE true {_RETURNING}")
-
-
-_INSERTS = {"postgresql": _postgresql_insert(), "sqlite": _sqlite_insert()}
+_JSON_COLUMNS = ("extra", "signals")
+# Written out whole (tests/test_group_commit.py checks them against _ROW_COLUMNS and the schema).
+_INSERT_POSTGRESQL = text("""
+INSERT INTO mentions (source, external_id, author_id, text, direction, author_handle, author_name,
+    author_followers, created_at, url, in_reply_to, conversation_id, brand, language, extra,
+    received_at, signals)
+SELECT r.source, r.external_id, r.author_id, r.text, r.direction, r.author_handle, r.author_name,
+    r.author_followers, r.created_at, r.url, r.in_reply_to, r.conversation_id, r.brand, r.language,
+    r.extra::json, r.received_at, r.signals::json
+FROM json_to_recordset(:rows) AS r(source varchar(32), external_id varchar(255), author_id varchar(255),
+    text text, direction varchar(8), author_handle varchar(255), author_name varchar(255),
+    author_followers bigint, created_at timestamp, url text, in_reply_to varchar(255),
+    conversation_id varchar(255), brand varchar(255), language varchar(16), extra text,
+    received_at timestamp, signals text)
+ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
+""")
+# WHERE true: without it SQLite would read ON CONFLICT as part of a join.
+_INSERT_SQLITE = text("""
+INSERT INTO mentions (source, external_id, author_id, text, direction, author_handle, author_name,
+    author_followers, created_at, url, in_reply_to, conversation_id, brand, language, extra,
+    received_at, signals)
+SELECT json_extract(value, '$.source'), json_extract(value, '$.external_id'),
+    json_extract(value, '$.author_id'), json_extract(value, '$.text'),
+    json_extract(value, '$.direction'), json_extract(value, '$.author_handle'),
+    json_extract(value, '$.author_name'), json_extract(value, '$.author_followers'),
+    json_extract(value, '$.created_at'), json_extract(value, '$.url'),
+    json_extract(value, '$.in_reply_to'), json_extract(value, '$.conversation_id'),
+    json_extract(value, '$.brand'), json_extract(value, '$.language'),
+    json_extract(value, '$.extra'), json_extract(value, '$.received_at'),
+    json_extract(value, '$.signals')
+FROM json_each(:rows) WHERE true
+ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
+""")
+_INSERTS = {"postgresql": _INSERT_POSTGRESQL, "sqlite": _INSERT_SQLITE}
 # How each database's DateTime column holds a UTC time (store.schema.UtcDateTime
 # drops the zone; SQLite keeps SQLAlchemy's text form, microseconds always).
 _TIME_SEPARATORS = {"postgresql": "T", "sqlite": " "}

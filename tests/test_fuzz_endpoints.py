@@ -136,6 +136,14 @@ def test_reading_endpoints_never_fail_with_a_500(client, path, query, token, met
         assert response.status_code in (401, 404, 405), path
 
 
+@pytest.mark.parametrize("path", ["/api/v1/tickets/%2F0", "/api/v1/tickets//0", "/api//v1/tickets/0"])
+def test_doubled_slashes_are_not_found_not_redirected(client, path):
+    """Found by the fuzzing above: werkzeug answered 308 to a path with its slashes merged."""
+    response = client.get(path, headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert response.status_code == 404
+    assert_clear_answer(response, path)
+
+
 def test_assert_clear_answer_catches_a_500_and_an_html_refusal(app):
     """The checker itself can fail (so the properties above are not vacuous)."""
     with app.test_request_context():

@@ -1,15 +1,19 @@
 """Group commit: concurrent webhook requests share one transaction, and each
 still gets exactly its own answer."""
 
+import re
 import threading
 import time
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql
 
 from core.timeutil import utcnow
 from integrations.platforms.mention import IncomingMention
-from store.db import get_engine, session_for
 from service.intake import IntakeWriter
+from store import ingest
+from store.db import get_engine, session_for
 from store.group_commit import GroupCommit
 from store.ingest import Delivery, save_deliveries
 from store.schema import Mention
@@ -173,7 +177,7 @@ def _kill_connection(intake: IntakeWriter) -> None:
         backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
         connection.rollback()
         with get_engine(intake.database_url).connect() as other:
-            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
     else:
         connection.connection.dbapi_connection.close()
 
@@ -188,3 +192,25 @@ def test_a_dead_kept_connection_is_replaced_without_failing_the_group(database_u
     assert len(first.ids) == 1 and len(second.ids) == 1
     with session_for(database_url) as session:
         assert set(session.scalars(select(Mention.external_id))) == {"before", "after"}
+
+
+def _listed(sql: str, before: str, after: str) -> list[str]:
+    inner = sql.split(before, 1)[1].split(after, 1)[0]
+    return [" ".join(part.split()) for part in inner.split(",")]
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_written_out_inserts_name_every_column_in_order(dialect):
+    sql = ingest._INSERTS[dialect].text
+    assert _listed(sql, "INSERT INTO mentions (", ")") == list(ingest._ROW_COLUMNS)
+    selected = sql.split("SELECT ", 1)[1].split("\nFROM", 1)[0]
+    assert re.findall(r"(?:\br\.|\$\.)(\w+)", selected) == list(ingest._ROW_COLUMNS)
+
+
+def test_the_postgresql_record_has_each_columns_type():
+    record = _listed(ingest._INSERT_POSTGRESQL.text, "AS r(", ")\nON CONFLICT")
+    table = Mention.__table__
+    for name, (column, kind) in zip(ingest._ROW_COLUMNS, (term.split(" ", 1) for term in record), strict=True):
+        assert column == name
+        expected = "text" if name in ingest._JSON_COLUMNS else table.c[name].type.compile(dialect=postgresql.dialect())
+        assert kind.lower() == expected.lower().replace(" without time zone", ""), name
