@@ -47,6 +47,10 @@ def _plain(n: int):
     return _mention(n), {"Content-Type": "application/json"}
 
 
+BARE = ("/bare", _plain)
+OURS = ("/webhooks/generic", _signed)
+
+
 def run(seconds: float = SECONDS, rounds: int = ROUNDS) -> dict:
     """All three servers stay up; each round loads bare, SQLite and PostgreSQL in
     turn, so a slow spell of the machine hits one round, not one contender.
@@ -59,12 +63,12 @@ def run(seconds: float = SECONDS, rounds: int = ROUNDS) -> dict:
             ports[kind] = stack.enter_context(gunicorn("wsgi:app", {"DATABASE_URL": url, "REDIS_URL": REDIS_BENCH_URL}))
         stack.callback(lambda: Redis.from_url(REDIS_BENCH_URL).flushdb())
         for kind, port in ports.items():  # warm up: imports, connections, caches
-            load(port, *_TARGETS[kind == "bare"], 1)
+            load(port, *(BARE if kind == "bare" else OURS), 1)
         for number in range(1, rounds + 1):
-            bare = load(ports["bare"], *_TARGETS[True], seconds)
+            bare = load(ports["bare"], *BARE, seconds)
             line = f"ingest  round {number}: bare {bare['per_second']:.0f} req/s (p50 {bare['p50_ms']:.1f} ms)"
             for kind, ratios in per_round.items():
-                ours = load(ports[kind], *_TARGETS[False], seconds)
+                ours = load(ports[kind], *OURS, seconds)
                 if set(ours["statuses"]) != {202}:
                     line += f"; {kind} statuses {ours['statuses']}"
                 ratios.append(ours["per_second"] / bare["per_second"])
@@ -75,9 +79,6 @@ def run(seconds: float = SECONDS, rounds: int = ROUNDS) -> dict:
         spread = ", ".join(f"{r:.2f}" for r in per_round[kind])
         print(f"ingest  /webhooks/generic on {kind}: median ratio to bare {ratio:.2f} over {rounds} rounds ({spread}) (target >= 0.5)")
     return results
-
-
-_TARGETS = {True: ("/bare", _plain), False: ("/webhooks/generic", _signed)}
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ class IntakeWriter:
         self.database_url = database_url
         self.redis_url = redis_url
         self._connection: Connection | None = None
+        self._autocommit = False
         self._pid = os.getpid()
 
     def store(self, deliveries: list[Delivery]) -> list[Saved]:
@@ -58,12 +59,13 @@ class IntakeWriter:
             self._connection, self._pid = None, os.getpid()
         if self._connection is None:
             self._connection = get_engine(self.database_url).connect()
-            if self._connection.dialect.name == "postgresql":
-                # There a group is one INSERT statement, atomic on its own: in autocommit
-                # it is one round trip instead of three (BEGIN, INSERT, COMMIT).
+            # On PostgreSQL a group is one INSERT statement, atomic on its own: in autocommit
+            # it is one round trip instead of three (BEGIN, INSERT, COMMIT).
+            self._autocommit = self._connection.dialect.name == "postgresql"
+            if self._autocommit:
                 self._connection = self._connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            if self._connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            if self._autocommit:
                 return save_deliveries(self._connection, deliveries)
             with self._connection.begin():
                 return save_deliveries(self._connection, deliveries)
