@@ -10,14 +10,13 @@ import os
 import threading
 
 from flask import current_app, g
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from core.timeutil import utcnow
 from integrations.platforms.mention import IncomingMention
 from store.db import get_engine
 from store.group_commit import GroupCommit
-from store.ingest import Delivery, Saved, save_deliveries
+from store.ingest import Delivery, Saved, save_deliveries_dbapi
 from workers import classify_queue
 
 log = logging.getLogger(__name__)
@@ -28,11 +27,13 @@ _writers_lock = threading.Lock()
 class IntakeWriter:
     """The group-commit writer's side of intake, one per process and database.
 
-    `store` commits a group on a connection the writer thread keeps open: no
-    pool checkout, and on PostgreSQL no liveness ping, per group. A failed
-    group drops the connection; when it failed because the connection had
-    died (database restarted, idle timeout), the group is tried once more on
-    a fresh one, as the pool's ping would have done.
+    `store` runs a group's one INSERT on a driver connection the writer thread
+    keeps open, in autocommit (the statement is atomic on its own): no pool
+    checkout, no liveness ping, no BEGIN or COMMIT, and none of SQLAlchemy's
+    per-execution work. A failed group drops the connection; when it failed
+    because the connection had died (database restarted, idle timeout), the
+    group is tried once more on a fresh one, as the pool's ping would have
+    done. Driver errors leave as SQLAlchemy's, as from any other query.
     `queue` runs after the group's requests have been answered: durability
     needs only the commit, and a flag that is never set (Redis down, process
     killed in between) is made good by reconciliation.
@@ -41,8 +42,8 @@ class IntakeWriter:
     def __init__(self, database_url: str, redis_url: str | None):
         self.database_url = database_url
         self.redis_url = redis_url
-        self._connection: Connection | None = None
-        self._autocommit = False
+        self._pooled = None  # the pool's wrapper; kept checked out, so the pool never reuses it
+        self._driver = None  # sqlite3 or psycopg connection
         self._pid = os.getpid()
 
     def store(self, deliveries: list[Delivery]) -> list[Saved]:
@@ -54,26 +55,44 @@ class IntakeWriter:
             log.warning("database connection lost; writing the group on a new one")
             return self._store(deliveries)
 
+    def _connect(self) -> None:
+        engine = get_engine(self.database_url)
+        self._dialect = engine.dialect
+        self._pooled = engine.raw_connection()
+        self._driver = self._pooled.driver_connection
+        if self._dialect.name == "postgresql":
+            self._driver.autocommit = True
+        # SQLite's connections are in autocommit already (store.db: the driver begins nothing).
+
     def _store(self, deliveries: list[Delivery]) -> list[Saved]:
         if self._pid != os.getpid():  # a forked child never shares its parent's socket
-            self._connection, self._pid = None, os.getpid()
-        if self._connection is None:
-            self._connection = get_engine(self.database_url).connect()
-            # On PostgreSQL a group is one INSERT statement, atomic on its own: in autocommit
-            # it is one round trip instead of three (BEGIN, INSERT, COMMIT).
-            self._autocommit = self._connection.dialect.name == "postgresql"
-            if self._autocommit:
-                self._connection = self._connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._pooled = self._driver = None
+            self._pid = os.getpid()
+        if self._driver is None:
+            self._connect()
+        dbapi_error = self._dialect.loaded_dbapi.Error
         try:
-            if self._autocommit:
-                return save_deliveries(self._connection, deliveries)
-            with self._connection.begin():
-                return save_deliveries(self._connection, deliveries)
+            return save_deliveries_dbapi(self._driver, self._dialect.name, deliveries)
+        except dbapi_error as error:
+            dead = self._dialect.is_disconnect(error, self._driver, None)
+            self._drop()
+            raise DBAPIError.instance(
+                None, None, error, dbapi_error, connection_invalidated=dead, dialect=self._dialect
+            ) from error
         except BaseException:
-            self._connection.invalidate()
-            self._connection.close()
-            self._connection = None
+            self._drop()
             raise
+
+    def close(self) -> None:
+        if self._pooled is not None:
+            self._drop()
+
+    def _drop(self) -> None:
+        pooled, self._pooled, self._driver = self._pooled, None, None
+        try:
+            pooled.invalidate()
+        except Exception:  # already closed by the failure itself
+            log.debug("closing a failed writer connection failed too")
 
     def queue(self, deliveries: list[Delivery], saved: list[Saved]) -> None:
         ids = [id_ for result in saved for id_ in result.ids]

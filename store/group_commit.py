@@ -88,6 +88,7 @@ class GroupCommit(Generic[Item, Result]):
         self._ready = threading.Condition()
         self._waiting: deque[tuple[Item, _Answer]] = deque()
         self._coming = 0
+        self._gathering = False  # the writer holds a group for announced callers
         self._writer_pid: int | None = None
 
     def announce(self) -> "Arrival[Item, Result]":
@@ -101,12 +102,19 @@ class GroupCommit(Generic[Item, Result]):
             self._start_writer()
             self._coming -= announced
             self._waiting.append((item, answer))
-            self._ready.notify()
+            self._wake_writer()
         return answer.result(timeout=WAIT_SECONDS)
 
     def _withdraw(self) -> None:
         with self._ready:
             self._coming -= 1
+            self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        # While gathering, the writer only needs waking once its group is complete: every
+        # announced caller has submitted or withdrawn, or the group is full. Waking it for each
+        # arrival cost a thread switch per request, only for it to go back to waiting.
+        if not self._gathering or self._coming <= 0 or len(self._waiting) >= self._max_group:
             self._ready.notify()
 
     def _start_writer(self) -> None:
@@ -121,10 +129,12 @@ class GroupCommit(Generic[Item, Result]):
                 while not self._waiting:
                     self._ready.wait()
                 deadline = time.monotonic() + self._gather_seconds
+                self._gathering = True
                 while self._coming > 0 and len(self._waiting) < self._max_group:
                     if (left := deadline - time.monotonic()) <= 0:
                         break
                     self._ready.wait(left)
+                self._gathering = False
                 group = [self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_group))]
             self._write_group(group)
 

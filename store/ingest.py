@@ -50,10 +50,29 @@ def save_deliveries(connection: Connection, deliveries: list[Delivery]) -> list[
     own, so autocommit needs no transaction around it); a mention already
     stored, or repeated earlier in these deliveries, counts as a duplicate of
     the delivery it is in. Does not commit."""
-    rows = [_row(m, d.received_at) for d in deliveries for m in d.mentions]
-    if not rows:
+    dialect = connection.dialect.name
+    if (payload := _payload(deliveries, dialect)) is None:
         return [Saved([], 0) for _ in deliveries]
-    inserted = {(source, external): id_ for source, external, id_ in _insert(connection, rows)}
+    return _saved(deliveries, connection.execute(_INSERTS[dialect], {"rows": payload}))
+
+
+def save_deliveries_dbapi(dbapi_connection, dialect: str, deliveries: list[Delivery]) -> list[Saved]:
+    """save_deliveries on the driver's own connection (sqlite3 or psycopg), for
+    the intake writer: the same statement without SQLAlchemy's per-execution
+    work, which was a tenth of a web process's time under load. Autocommit
+    connections commit the statement on its own."""
+    if (payload := _payload(deliveries, dialect)) is None:
+        return [Saved([], 0) for _ in deliveries]
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(_DRIVER_INSERTS[dialect], {"rows": payload})
+        return _saved(deliveries, cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _saved(deliveries: list[Delivery], returned) -> list[Saved]:
+    inserted = {(source, external): id_ for source, external, id_ in returned}
     results = []
     for delivery in deliveries:
         ids = []
@@ -107,6 +126,11 @@ FROM json_each(:rows) WHERE true
 ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
 """)
 _INSERTS = {"postgresql": _INSERT_POSTGRESQL, "sqlite": _INSERT_SQLITE}
+# The same statements in each driver's parameter style (sqlite3 takes :rows as it is).
+_DRIVER_INSERTS = {
+    "postgresql": _INSERT_POSTGRESQL.text.replace(":rows", "%(rows)s"),
+    "sqlite": _INSERT_SQLITE.text,
+}
 # How each database's DateTime column holds a UTC time (store.schema.UtcDateTime
 # drops the zone; SQLite keeps SQLAlchemy's text form, microseconds always).
 _TIME_SEPARATORS = {"postgresql": "T", "sqlite": " "}
@@ -116,15 +140,18 @@ def _utc_text(value: datetime, separator: str) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(separator, "microseconds")
 
 
-def _insert(connection: Connection, rows: list[dict]):
-    dialect = connection.dialect.name
+def _payload(deliveries: list[Delivery], dialect: str) -> str | None:
+    """Every new row as one JSON array (None when there are none)."""
+    rows = [_row(m, d.received_at) for d in deliveries for m in d.mentions]
+    if not rows:
+        return None
     separator = _TIME_SEPARATORS[dialect]
     for row in rows:
         row["created_at"] = _utc_text(row["created_at"], separator)
         row["received_at"] = _utc_text(row["received_at"], separator)
         for name in _JSON_COLUMNS:
             row[name] = json.dumps(row[name], ensure_ascii=False)
-    return connection.execute(_INSERTS[dialect], {"rows": json.dumps(rows, ensure_ascii=False)})
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def save_mentions(connection: Connection, mentions: list[IncomingMention], received_at: datetime) -> Saved:

@@ -172,14 +172,13 @@ def test_work_after_the_commit_runs_once_the_callers_are_answered():
 
 
 def _kill_connection(intake: IntakeWriter) -> None:
-    connection = intake._connection
-    if connection.dialect.name == "postgresql":
-        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-        connection.rollback()
+    driver = intake._driver
+    if intake._dialect.name == "postgresql":
+        backend = driver.execute("SELECT pg_backend_pid()").fetchone()[0]
         with get_engine(intake.database_url).connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
     else:
-        connection.connection.dbapi_connection.close()
+        driver.close()
 
 
 def test_a_dead_kept_connection_is_replaced_without_failing_the_group(database_url, redis_url):
@@ -188,6 +187,7 @@ def test_a_dead_kept_connection_is_replaced_without_failing_the_group(database_u
     _kill_connection(intake)
 
     [second] = intake.store([Delivery([_mention("after")], utcnow())])
+    intake.close()
 
     assert len(first.ids) == 1 and len(second.ids) == 1
     with session_for(database_url) as session:
@@ -214,3 +214,25 @@ def test_the_postgresql_record_has_each_columns_type():
         assert column == name
         expected = "text" if name in ingest._JSON_COLUMNS else table.c[name].type.compile(dialect=postgresql.dialect())
         assert kind.lower() == expected.lower().replace(" without time zone", ""), name
+
+
+def test_a_failing_statement_leaves_as_sqlalchemys_error_and_the_writer_recovers(database_url, redis_url):
+    from sqlalchemy.exc import DBAPIError
+
+    intake = IntakeWriter(database_url, redis_url)
+    intake.store([Delivery([_mention("first")], utcnow())])
+    with get_engine(database_url).begin() as connection:
+        connection.execute(text("ALTER TABLE mentions RENAME TO mentions_away"))
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            intake.store([Delivery([_mention("lost")], utcnow())])
+        assert not raised.value.connection_invalidated  # the database refused it; nothing died
+    finally:
+        with get_engine(database_url).begin() as connection:
+            connection.execute(text("ALTER TABLE mentions_away RENAME TO mentions"))
+
+    [saved] = intake.store([Delivery([_mention("after")], utcnow())])
+    intake.close()
+    assert len(saved.ids) == 1
+    with session_for(database_url) as session:
+        assert set(session.scalars(select(Mention.external_id))) == {"first", "after"}
