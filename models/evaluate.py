@@ -94,11 +94,33 @@ def heads_scores(heads, x, data: Labelled) -> dict:
     return out
 
 
+def _split_indices(data: Labelled, strata, seed):
+    return train_test_split(np.arange(len(data)), test_size=0.2, stratify=strata, random_state=seed)
+
+
 def _split(data: Labelled, x, strata, seed):
-    train_idx, test_idx = train_test_split(
-        np.arange(len(data)), test_size=0.2, stratify=strata, random_state=seed
-    )
+    train_idx, test_idx = _split_indices(data, strata, seed)
     return data.subset(train_idx), x[train_idx], data.subset(test_idx), x[test_idx]
+
+
+def training_parts(fin: Labelled, air: Labelled, seed) -> list[Labelled]:
+    """The 80% parts ``held_out`` trains on (an adapter for the held-out scores learns from these)."""
+    return [
+        fin.subset(_split_indices(fin, fin.severity, seed)[0]),
+        air.subset(_split_indices(air, air.complaint, seed)[0]),
+    ]
+
+
+def adapted_cross_domain(encoder, source: Labelled, target: Labelled, c, threshold, seed) -> float:
+    """Complaint macro-F1 on ``target`` of an adapter and head trained on ``source`` alone
+    (one pass over it)."""
+    from models.adapter import BATCH_SIZE
+    from models.train import adapted, complaint_f1, embed_texts, fit_linear
+
+    steps = -(-len(source) // BATCH_SIZE)
+    twin, _ = adapted(encoder, [source], steps, seed)
+    head = fit_linear(embed_texts(twin, source.texts), source.complaint, c, seed=seed)
+    return complaint_f1(head, embed_texts(twin, target.texts), target.complaint, threshold)
 
 
 def held_out(fin, fin_x, air, air_x, seed) -> dict:

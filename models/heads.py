@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from models.adapter import ADAPTER_FILE
+
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 WEIGHTS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
@@ -68,8 +70,12 @@ class Heads:
 
 
 def artifact_hash(directory: Path) -> str:
-    """Short content hash of the weights: the model version changes exactly when they do."""
-    return hashlib.sha256((Path(directory) / WEIGHTS_FILE).read_bytes()).hexdigest()[:8]
+    """Short content hash of the weights (heads, and the encoder's adapter where there is one):
+    the model version changes exactly when they do."""
+    digest = hashlib.sha256((Path(directory) / WEIGHTS_FILE).read_bytes())
+    if (adapter_file := Path(directory) / ADAPTER_FILE).exists():
+        digest.update(adapter_file.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def load_heads(directory: Path | None = None) -> Heads:

@@ -20,8 +20,8 @@ FIXTURE = [COMPLAINT, PRAISE, QUESTION, ""]
 # What the shipped heads answer for the fixture: (P(complaint), severity). Retraining changes the
 # artifact's hash; re-measure these then (python -c "from models.classifier import ...") and
 # update them together with SHIPPED_VERSION, after checking that the answers are still sensible.
-SHIPPED_VERSION = "minilm-l6-v2+heads-9ed1a73d"
-STABLE = {COMPLAINT: (0.9404, 2), PRAISE: (0.0883, 0), QUESTION: (0.3043, 0)}
+SHIPPED_VERSION = "minilm-l6-v2+heads-7c8e469d"
+STABLE = {COMPLAINT: (0.9646, 2), PRAISE: (0.0396, 0), QUESTION: (0.3172, 0)}
 
 
 def _refuse_network(*args, **kwargs):
@@ -223,11 +223,12 @@ def test_corrections_are_read_and_mapped(tiny_data):
 
 
 def test_train_writes_a_loadable_artifact(tiny_data, tmp_path, clf, monkeypatch):
-    from models.classifier import Classifier
+    from models.classifier import Classifier, build_classifier
     from models.train import train
 
     monkeypatch.setenv("EARSHOT_EMBED_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "artifact"
+    shared_before = clf.encoder.encode(["@bank you stole my money"])
     heads = train(
         tiny_data / "fin.csv",
         tiny_data / "air.csv",
@@ -235,17 +236,82 @@ def test_train_writes_a_loadable_artifact(tiny_data, tmp_path, clf, monkeypatch)
         seed=0,
         out_dir=out,
         encoder=clf.encoder,
+        adapter_steps=3,
     )
     assert heads.meta["rows"] == {"fin": 12, "air": 6, "labels": 3}
     assert heads.meta["text_normalization"] == "strip-mentions-urls-v1"
     assert heads.meta["severity_c"] in (0.1, 0.3, 1.0, 3.0)
+    assert heads.meta["adapter"]["steps"] == 3
     loaded = load_heads(out)
     assert (out / "heads.safetensors").stat().st_size < 2 * 2**20
     assert np.allclose(loaded.complaint.weight, heads.complaint.weight)
-    predictions = Classifier(clf.encoder, loaded, "tiny").predict(["@bank you stole my money"])
+    # The encoder passed in is copied, not adapted: the shipped classifier must not change.
+    assert np.array_equal(clf.encoder.encode(["@bank you stole my money"]), shared_before)
+    assert clf.encoder.adapter != heads.meta["adapter"]["fingerprint"]
+    rebuilt = build_classifier(out, threads=1)
+    assert rebuilt.encoder.adapter == heads.meta["adapter"]["fingerprint"]
+    assert rebuilt.model_version != clf.model_version
+    adapted = rebuilt.encoder.encode(["@bank you stole my money"])
+    assert not np.allclose(adapted, shared_before)  # the adapter is merged into the weights
+    predictions = Classifier(rebuilt.encoder, loaded, "tiny").predict(["@bank you stole my money"])
     assert predictions[0].severity in range(5)
+
+
+def test_train_without_an_adapter_removes_a_stale_one(tiny_data, tmp_path, clf, monkeypatch):
+    from models.adapter import ADAPTER_FILE
+    from models.classifier import build_classifier
+    from models.train import train
+
+    monkeypatch.setenv("EARSHOT_EMBED_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "artifact"
+    out.mkdir()
+    (out / ADAPTER_FILE).write_bytes(b"left over from an earlier training")
+    heads = train(tiny_data / "fin.csv", tiny_data / "air.csv", out_dir=out, encoder=clf.encoder,
+                  adapter_steps=0)
+    assert heads.meta["adapter"] is None
+    assert not (out / ADAPTER_FILE).exists()
+    assert build_classifier(out, threads=1).encoder.adapter is None
+
+
+def test_an_adapter_file_that_does_not_match_the_heads_is_refused(tmp_path):
+    import shutil
+
+    from models.adapter import ADAPTER_FILE, load, save
+    from models.classifier import build_classifier
+
+    out = tmp_path / "artifact"
+    shutil.copytree(ROOT / "models" / "artifacts", out)
+    tensors = load(out)
+    first = sorted(tensors)[0]
+    tensors[first] = tensors[first] * 2
+    save(tensors, out)
+    assert (out / ADAPTER_FILE).exists()
+    with pytest.raises(ValueError, match="not the one the heads were fitted on"):
+        build_classifier(out, threads=1)
 
 
 def test_shipped_artifact_is_small():
     artifact = ROOT / "models" / "artifacts"
     assert sum(f.stat().st_size for f in artifact.iterdir()) < 2 * 2**20
+
+
+def test_a_merged_adapter_computes_what_the_adapted_layers_did():
+    import torch
+
+    from models import adapter
+    from models.encoder import Encoder
+
+    encoder = Encoder(threads=1)
+    texts = ["@acme you charged me twice", "thanks for sorting my refund so fast"]
+    frozen = encoder.encode(texts)
+    wrapped = adapter._attach(encoder.model, adapter.RANK, adapter.ALPHA)
+    torch.manual_seed(1)
+    for layer in wrapped.values():  # as if trained: B starts at zero, which would change nothing
+        torch.nn.init.normal_(layer.b, std=0.02)
+    encoder.model.eval()
+    adapted = encoder.encode(texts)
+    tensors = adapter._detach(encoder.model, wrapped)
+
+    assert not np.allclose(adapted, frozen, atol=1e-3)
+    assert np.allclose(encoder.encode(texts), adapted, atol=1e-5)  # merged weights, plain layers
+    assert len(tensors) == 2 * 6 * len(adapter.TARGETS)
