@@ -52,7 +52,7 @@ from workers import context
 
 THREADS = 2  # the model worker's threads: the machine's cores
 CHANNELS = 32  # routed by brand: Slack's one message a second per channel is not the limit below ~32 tickets/s
-RATES = (6, 12, 18, 27, 40, 60)  # mentions per second offered, one a request
+RATES = (6, 12, 18, 27, 40, 60, 90, 135)  # mentions per second offered, one a request
 STEP_SECONDS = 12
 SENDERS = 16  # client threads; each waits for its next scheduled send (open loop)
 P99_BOUND_S = 5.0
