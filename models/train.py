@@ -2,8 +2,9 @@
 
 Choices, each measured in EVALUATION.md:
 - The encoder is adapted first (``models.adapter``: LoRA, rank 8, 600 batches of 16 xfincorp + 16
-  airline tweets, complaint and severity losses; about 8 minutes on 2 cores), then the heads below
-  are fitted on the adapted embeddings. ``adapter_steps=0`` keeps the frozen encoder.
+  airline tweets; complaint and severity losses, and one that keeps the frozen encoder's
+  similarities for incident detection; about 8.5 minutes on 2 cores), then the heads below are
+  fitted on the adapted embeddings. ``adapter_steps=0`` keeps the frozen encoder.
 - Every text is normalised before it is embedded (``models.text``: mentions and links removed),
   here and in the classifier alike: in xfincorp the mere presence of a handle predicts a
   complaint, and every live mention has one.
