@@ -44,6 +44,7 @@ class IntakeWriter:
         self.redis_url = redis_url
         self._pooled = None  # the pool's wrapper; kept checked out, so the pool never reuses it
         self._driver = None  # sqlite3 or psycopg connection
+        self._dialect = None  # SQLAlchemy's, for the driver's error classes and disconnect test
         self._pid = os.getpid()
 
     def store(self, deliveries: list[Delivery]) -> list[Saved]:
