@@ -230,7 +230,7 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
         "tensors": tensors,
         "meta": {
             "file": ADAPTER_FILE,
-            "fingerprint": fingerprint(tensors),
+            "fingerprint": encoder.adapter,
             "rank": RANK,
             "alpha": ALPHA,
             "steps": steps,

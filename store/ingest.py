@@ -4,7 +4,6 @@ import json
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from integrations.platforms.mention import IncomingMention
@@ -46,26 +45,23 @@ def _row(mention: IncomingMention, received_at: datetime) -> dict:
 
 
 def save_deliveries(connection: Connection, deliveries: list[Delivery]) -> list[Saved]:
-    """Insert what is new, in one statement for all deliveries (atomic on its
-    own, so autocommit needs no transaction around it); a mention already
-    stored, or repeated earlier in these deliveries, counts as a duplicate of
-    the delivery it is in. Does not commit."""
-    dialect = connection.dialect.name
-    if (payload := _payload(deliveries, dialect)) is None:
-        return [Saved([], 0) for _ in deliveries]
-    return _saved(deliveries, connection.execute(_INSERTS[dialect], {"rows": payload}))
+    """save_deliveries_dbapi in a SQLAlchemy connection's transaction (begun by the
+    caller). Does not commit."""
+    return save_deliveries_dbapi(connection.connection.driver_connection, connection.dialect.name, deliveries)
 
 
 def save_deliveries_dbapi(dbapi_connection, dialect: str, deliveries: list[Delivery]) -> list[Saved]:
-    """save_deliveries on the driver's own connection (sqlite3 or psycopg), for
-    the intake writer: the same statement without SQLAlchemy's per-execution
-    work, which was a tenth of a web process's time under load. Autocommit
-    connections commit the statement on its own."""
+    """Insert what is new, in one statement for all deliveries (atomic on its
+    own, so autocommit needs no transaction around it); a mention already
+    stored, or repeated earlier in these deliveries, counts as a duplicate of
+    the delivery it is in. Runs on the driver's own connection (sqlite3 or
+    psycopg): the intake writer's path, without SQLAlchemy's per-execution
+    work, which was a tenth of a web process's time under load."""
     if (payload := _payload(deliveries, dialect)) is None:
         return [Saved([], 0) for _ in deliveries]
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(_DRIVER_INSERTS[dialect], {"rows": payload})
+        cursor.execute(_INSERTS[dialect], {"rows": payload})
         return _saved(deliveries, cursor.fetchall())
     finally:
         cursor.close()
@@ -93,23 +89,24 @@ def _saved(deliveries: list[Delivery], returned) -> list[Saved]:
 # JSON columns travel as JSON text inside the parameter and are stored as that
 # text, exactly as SQLAlchemy's JSON type would have written them.
 _JSON_COLUMNS = ("extra", "signals")
-# Written out whole (tests/test_group_commit.py checks them against _ROW_COLUMNS and the schema).
-_INSERT_POSTGRESQL = text("""
+# Written out whole, in each driver's parameter style (tests/test_group_commit.py checks
+# them against _ROW_COLUMNS and the schema).
+_INSERT_POSTGRESQL = """
 INSERT INTO mentions (source, external_id, author_id, text, direction, author_handle, author_name,
     author_followers, created_at, url, in_reply_to, conversation_id, brand, language, extra,
     received_at, signals)
 SELECT r.source, r.external_id, r.author_id, r.text, r.direction, r.author_handle, r.author_name,
     r.author_followers, r.created_at, r.url, r.in_reply_to, r.conversation_id, r.brand, r.language,
     r.extra::json, r.received_at, r.signals::json
-FROM json_to_recordset(:rows) AS r(source varchar(32), external_id varchar(255), author_id varchar(255),
+FROM json_to_recordset(%(rows)s) AS r(source varchar(32), external_id varchar(255), author_id varchar(255),
     text text, direction varchar(8), author_handle varchar(255), author_name varchar(255),
     author_followers bigint, created_at timestamp, url text, in_reply_to varchar(255),
     conversation_id varchar(255), brand varchar(255), language varchar(16), extra text,
     received_at timestamp, signals text)
 ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
-""")
+"""
 # WHERE true: without it SQLite would read ON CONFLICT as part of a join.
-_INSERT_SQLITE = text("""
+_INSERT_SQLITE = """
 INSERT INTO mentions (source, external_id, author_id, text, direction, author_handle, author_name,
     author_followers, created_at, url, in_reply_to, conversation_id, brand, language, extra,
     received_at, signals)
@@ -124,13 +121,8 @@ SELECT json_extract(value, '$.source'), json_extract(value, '$.external_id'),
     json_extract(value, '$.signals')
 FROM json_each(:rows) WHERE true
 ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
-""")
+"""
 _INSERTS = {"postgresql": _INSERT_POSTGRESQL, "sqlite": _INSERT_SQLITE}
-# The same statements in each driver's parameter style (sqlite3 takes :rows as it is).
-_DRIVER_INSERTS = {
-    "postgresql": _INSERT_POSTGRESQL.text.replace(":rows", "%(rows)s"),
-    "sqlite": _INSERT_SQLITE.text,
-}
 # How each database's DateTime column holds a UTC time (store.schema.UtcDateTime
 # drops the zone; SQLite keeps SQLAlchemy's text form, microseconds always).
 _TIME_SEPARATORS = {"postgresql": "T", "sqlite": " "}

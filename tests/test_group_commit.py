@@ -201,14 +201,14 @@ def _listed(sql: str, before: str, after: str) -> list[str]:
 
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 def test_the_written_out_inserts_name_every_column_in_order(dialect):
-    sql = ingest._INSERTS[dialect].text
+    sql = ingest._INSERTS[dialect]
     assert _listed(sql, "INSERT INTO mentions (", ")") == list(ingest._ROW_COLUMNS)
     selected = sql.split("SELECT ", 1)[1].split("\nFROM", 1)[0]
     assert re.findall(r"(?:\br\.|\$\.)(\w+)", selected) == list(ingest._ROW_COLUMNS)
 
 
 def test_the_postgresql_record_has_each_columns_type():
-    record = _listed(ingest._INSERT_POSTGRESQL.text, "AS r(", ")\nON CONFLICT")
+    record = _listed(ingest._INSERT_POSTGRESQL, "AS r(", ")\nON CONFLICT")
     table = Mention.__table__
     for name, (column, kind) in zip(ingest._ROW_COLUMNS, (term.split(" ", 1) for term in record), strict=True):
         assert column == name
