@@ -36,3 +36,12 @@ def post_worker_init(worker):
     from core.settings import load_settings
 
     configure_logging(load_settings().secrets())
+
+
+def worker_exit(server, worker):
+    """Let the intake writer send the classification requests of the groups it has
+    already answered, rather than leave them to reconciliation."""
+    from service import intake
+
+    if not intake.settle(timeout=5.0):
+        server.log.warning("intake writer still busy at exit; reconciliation will queue what it held")

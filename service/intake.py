@@ -8,6 +8,7 @@ classification flag is set right after, by the same writer thread.
 import logging
 import os
 import threading
+import time
 
 from flask import current_app, g
 from sqlalchemy.exc import DBAPIError
@@ -116,6 +117,15 @@ def _writer(database_url: str, redis_url: str | None) -> GroupCommit[Delivery, S
             intake = IntakeWriter(database_url, redis_url)
             _writers[key] = GroupCommit(intake.store, then=intake.queue)
         return _writers[key]
+
+
+def settle(timeout: float = 5.0) -> bool:
+    """Wait for every writer in this process to finish what it was given, its
+    classification requests included (a request is answered before those are sent)."""
+    with _writers_lock:
+        writers = list(_writers.values())
+    deadline = time.monotonic() + timeout
+    return all(writer.settle(max(0.0, deadline - time.monotonic())) for writer in writers)
 
 
 def _current_writer() -> GroupCommit[Delivery, Saved]:

@@ -85,7 +85,10 @@ class GroupCommit(Generic[Item, Result]):
         self._then = then
         self._max_group = max_group
         self._gather_seconds = gather_seconds
-        self._ready = threading.Condition()
+        lock = threading.Lock()
+        self._ready = threading.Condition(lock)  # the writer waits here for work
+        self._idle = threading.Condition(lock)  # settle() waits here for the writer to finish
+        self._busy = False  # the writer holds a group it has not finished (`then` included)
         self._waiting: deque[tuple[Item, _Answer]] = deque()
         self._coming = 0
         self._gathering = False  # the writer holds a group for announced callers
@@ -123,9 +126,21 @@ class GroupCommit(Generic[Item, Result]):
             self._writer_pid = os.getpid()
             threading.Thread(target=self._run, name="group-commit", daemon=True).start()
 
+    def settle(self, timeout: float) -> bool:
+        """Wait until everything submitted so far is written and its `then` has run.
+
+        For a worker shutting down (and tests): a caller is answered before `then`
+        runs, so an answered request does not mean its follow-up work is done.
+        False if the writer was still busy after `timeout` seconds.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._waiting and not self._busy, timeout)
+
     def _run(self) -> None:
         while True:
             with self._ready:
+                self._busy = False
+                self._idle.notify_all()
                 while not self._waiting:
                     self._ready.wait()
                 deadline = time.monotonic() + self._gather_seconds
@@ -135,6 +150,7 @@ class GroupCommit(Generic[Item, Result]):
                         break
                     self._ready.wait(left)
                 self._gathering = False
+                self._busy = True
                 group = [self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_group))]
             self._write_group(group)
 

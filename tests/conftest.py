@@ -227,7 +227,12 @@ def run_jobs(redis_url: str, *queue_names: str) -> None:
     """Run everything queued on `queue_names` in this process, as a worker would, then return."""
     from rq import SimpleWorker
 
+    from service import intake
     from workers import queues
+
+    # A webhook is answered once its mentions are committed; their classification
+    # request follows on the writer thread. Wait for it, as a worker would in time.
+    assert intake.settle(), "the intake writer did not finish"
 
     worker = SimpleWorker([queues.queue(name, redis_url) for name in queue_names], connection=queues.connection(redis_url))
     worker.work(burst=True, with_scheduler=False)

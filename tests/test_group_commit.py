@@ -171,6 +171,23 @@ def test_work_after_the_commit_runs_once_the_callers_are_answered():
     assert writer.submit(1) == 2  # the writer survived its `then` failing
 
 
+def test_settle_waits_for_the_work_after_the_commit():
+    release = threading.Event()
+    done: list[int] = []
+
+    def then(items: list[int], results: list[int]) -> None:
+        release.wait(timeout=5)
+        done.extend(items)
+
+    writer = GroupCommit(lambda items: items, then=then)
+    assert writer.settle(timeout=0.01)  # nothing submitted: settled at once
+    assert writer.submit(7) == 7
+    assert not writer.settle(timeout=0.05)  # answered, but its `then` is still running
+    release.set()
+    assert writer.settle(timeout=5)
+    assert done == [7]
+
+
 def _kill_connection(intake: IntakeWriter) -> None:
     driver = intake._driver
     if intake._dialect.name == "postgresql":

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.timeutil import iso, utcnow
-from service import MAX_BODY_BYTES, create_app
+from service import MAX_BODY_BYTES, create_app, intake
 from store.db import session_for
 from store.schema import Mention
 from tests.conftest import WEBHOOK_SECRET, make_settings, mention, post_generic, signed_headers
@@ -38,6 +38,7 @@ def test_single_mention_is_stored_and_queued(client, settings, redis_url):
     assert row.text == "@acme my booking vanished"
     assert iso(row.created_at) == "2026-11-21T14:03:00Z"
     assert (row.url, row.brand) == ("https://x.com/jane/status/1881", "acme")
+    assert intake.settle()  # the classification request follows the answer
     assert queues.queue(queues.CLASSIFY, redis_url).count == 1
 
 
