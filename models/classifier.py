@@ -15,6 +15,7 @@ import numpy as np
 from models import adapter
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.reply import needs_reply
+from models import severity_cues
 from models.text import NORMALIZATION, normalize
 
 # Measured with bench/bench_model.py on 2 cores: 8-16 is the peak (about 125-130 texts/s), 64
@@ -28,6 +29,7 @@ class Prediction:
     severity: int  # 0..4, Jin & Aletras (2021); 0 means not a complaint
     needs_reply: bool
     embedding: np.ndarray  # float32, L2-normalised; for incident clustering
+    severity_cue: str | None = None  # the wording that set the severity, if wording did
 
 
 class Classifier:
@@ -59,19 +61,21 @@ class Classifier:
         if not len(texts):
             return []
         complaint = self.heads.complaint.probabilities(vectors)
-        severity = self.heads.severity.probabilities(vectors).argmax(axis=1) + 1
+        severity = self.heads.severity.probabilities(vectors)
         sentiment = self.heads.sentiment.probabilities(vectors)
         threshold = self.heads.complaint_threshold
         out = []
         for i, text in enumerate(texts):
             p = float(complaint[i])
             is_complaint = p >= threshold
+            rated = severity_cues.decide_severity(severity[i], normalize(text)) if is_complaint else None
             out.append(
                 Prediction(
                     complaint=p,
-                    severity=int(severity[i]) if is_complaint else 0,
+                    severity=rated.level if rated else 0,
                     needs_reply=needs_reply(text, is_complaint, float(sentiment[i, 2])),
                     embedding=vectors[i],
+                    severity_cue=rated.cue if rated else None,
                 )
             )
         return out
@@ -83,7 +87,7 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
 
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
     heads = load_heads(artifact_dir)
-    version = f"{ENCODER_NAME}+heads-{artifact_hash(artifact_dir)}"
+    version = f"{ENCODER_NAME}+heads-{artifact_hash(artifact_dir)}+{severity_cues.VERSION}"
     encoder = Encoder(threads=threads)
     if trained := heads.meta.get("adapter"):
         encoder.adapt(adapter.load(artifact_dir))

@@ -94,6 +94,17 @@ def heads_scores(heads, x, data: Labelled) -> dict:
     return out
 
 
+def severity_scores(heads, x, data: Labelled) -> tuple[float, float]:
+    """Severity macro-F1 (0-4) of the severity head alone, and with the wording cues as shipped
+    (``models.severity_cues``); the complaint head decides level 0 in both."""
+    from models.classifier import Classifier
+
+    complaint = heads.complaint.probabilities(x) >= heads.complaint_threshold
+    alone = np.where(complaint, heads.severity.probabilities(x).argmax(axis=1) + 1, 0)
+    shipped = [p.severity for p in Classifier(None, heads, "eval").predict_vectors(x, data.texts)]
+    return macro_f1(data.severity, alone), macro_f1(data.severity, shipped)
+
+
 def _split_indices(data: Labelled, strata, seed):
     return train_test_split(np.arange(len(data)), test_size=0.2, stratify=strata, random_state=seed)
 

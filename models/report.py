@@ -15,9 +15,11 @@ from models.evaluate import (
     adapted_cross_domain,
     compare_encoders,
     heads_scores,
+    _split,
     held_out,
     predictions_scores,
     read_labels_with_texts,
+    severity_scores,
     training_parts,
 )
 from models.text import normalize
@@ -63,6 +65,13 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
     if twcs:
         checks.append(("twcs", read_labels_with_texts(TWCS_LABELS, twcs)))
     blocks = {name: predictions_scores(d, shipped.predict(d.texts)) for name, d in checks}
+    _, _, fin_test, fin_test_x = _split(fin, embed_texts(tuned, fin.texts), fin.severity, seed)
+    severity_rows = [("xfincorp, held-out 20% (heads and adapter fitted on the 80%)",
+                      *severity_scores(held["heads"], fin_test_x, fin_test))]
+    set_names = {"ood": "hand-written", "twcs": "real (twcs)"}
+    for name, d in checks:
+        x = shipped.encoder.encode([normalize(t) for t in d.texts])
+        severity_rows.append((f"{set_names[name]} out-of-domain, shipped model", *severity_scores(shipped.heads, x, d)))
 
     # Ablation: the held-out procedure on the frozen encoder, with raw texts (an earlier model's
     # inputs) and normalised ones, against the adapted encoder (shipped recipe, 80% parts).
@@ -80,7 +89,6 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         ablation.append(row)
 
     sets = [name for name, _ in checks]
-    set_names = {"ood": "hand-written", "twcs": "real (twcs)"}
     meta = shipped.heads.meta
     lines = [
         "# Urgency model: evaluation",
@@ -101,7 +109,7 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "Trained on the 80% parts of both files together, as shipped (adapter, C and threshold",
         "chosen on the 80% parts too); the frozen encoder's heads for comparison.",
         "",
-        "| test set | encoder | complaint macro-F1 | severity macro-F1 (0-4) |",
+        "| test set | encoder | complaint macro-F1 | severity macro-F1 (0-4, with the wording cues) |",
         "|---|---|---|---|",
         *(
             f"| {name} | {label} | {result[name]['complaint']:.3f} | "
@@ -129,7 +137,8 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "`models/data/README.md`. One decision did see them: the adapter was adopted after its",
         "first run scored higher here (the recipe in `models/adapter.py` was run once with the",
         "settings written down before it, not tuned on these sets), while across domains it gained",
-        "little (table above). For that decision the sets are no longer untouched.",
+        "little (table above). For that decision the sets are no longer untouched. The",
+        "hand-written set also served to extend the severity cues (next section but one).",
         "",
         f"{len(ood)} hand-written tweets to retail, food delivery, electronics, software, telecom,",
         "transport and (non-xfincorp) banking brands (`models/data/ood_tweets.csv`):",
@@ -153,6 +162,22 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
             "",
         ]
     lines += [
+        "## Severity: the head alone and with the wording cues",
+        "",
+        "Shipped severity (`models/severity_cues.py`): blame (4) only where the wording condemns",
+        "the brand (insults, \"your fault\", \"scammers\"), otherwise the head's best of 1-3, raised",
+        "to 3 by an accusation (\"you charged me\", a pointed \"why did you\") and to 2 by",
+        "disapproval (\"so frustrating\"). xfincorp's annotators filed \"no answer for days\"",
+        "under blame and most insults under disapproval, which is what the head alone learns.",
+        "The cue phrases were written from the definitions of the levels (Trosborg 1995; Jin &",
+        "Aletras 2021), then extended once from the errors on the hand-written set, which",
+        "therefore served as a development set: its figure with cues is optimistic. The real",
+        "tweets (twcs) were only scored. Severity macro-F1 (0-4):",
+        "",
+        "| test set | head alone | head + wording cues (shipped) |",
+        "|---|---|---|",
+        *(f"| {name} | {alone:.3f} | {cued:.3f} |" for name, alone, cued in severity_rows),
+        "",
         "## Adapter and text normalisation (ablation)",
         "",
         "The held-out procedure above on the frozen encoder, once on raw texts (an earlier model's",

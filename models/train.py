@@ -21,7 +21,9 @@ Choices, each measured in EVALUATION.md:
   costs nearly nothing in-domain). Softmax was kept over an ordinal (cumulative-logit) head,
   which fits xfincorp's levels badly (they are not ordered in embedding space: 5-fold macro-F1
   about 0.3 against 0.5), and over an MLP or self-training on airline complaints, neither of
-  which helped out of domain.
+  which helped out of domain. Live, the head's levels pass through the wording cues of
+  ``models.severity_cues`` (blame only where the words condemn the brand), which no training
+  changes.
 - The sentiment head (both datasets) tells praise from questions for ``needs_reply``.
 - Agent corrections from the ``labels`` table train the heads, not the adapter (a few dozen rows
   would be drawn hundreds of times each), and count CORRECTION_WEIGHT times a dataset row:

@@ -168,7 +168,8 @@ def decide(
     repeat_contacts: int,
     policy: UrgencyPolicy = DEFAULT_POLICY,
 ) -> Decision:
-    """``prediction`` needs ``complaint`` (0..1) and ``severity`` (0..4), as a Prediction has."""
+    """``prediction`` needs ``complaint`` (0..1), ``severity`` (0..4) and ``severity_cue`` (the
+    wording that set the severity, or None), as a Prediction has."""
     risks = detect_signals(text, policy)
     tier = "critical" if risks else base_tier(prediction.complaint, prediction.severity, policy)
     signals = list(risks)
@@ -180,5 +181,8 @@ def decide(
         signals.append(f"repeat contact ({_ordinal(repeat_contacts + 1)})")
     signals.append(f"complaint {prediction.complaint:.2f}")
     if prediction.severity:
-        signals.append(f"severity {prediction.severity} {SEVERITY_NAMES[prediction.severity]}")
+        severity = f"severity {prediction.severity} {SEVERITY_NAMES[prediction.severity]}"
+        if cue := prediction.severity_cue:
+            severity += f' ("{cue}")'
+        signals.append(severity)
     return Decision(tier, signals)

@@ -19,9 +19,11 @@ QUESTION = "@acme what time do you open on Sunday?"
 FIXTURE = [COMPLAINT, PRAISE, QUESTION, ""]
 # What the shipped heads answer for the fixture: (P(complaint), severity). Retraining changes the
 # artifact's hash; re-measure these then (python -c "from models.classifier import ...") and
-# update them together with SHIPPED_VERSION, after checking that the answers are still sensible.
-SHIPPED_VERSION = "minilm-l6-v2+heads-7c8e469d"
-STABLE = {COMPLAINT: (0.9646, 2), PRAISE: (0.0396, 0), QUESTION: (0.3172, 0)}
+# update them together with SHIPPED_VERSION (a change to models/severity_cues.py bumps its VERSION
+# and so SHIPPED_VERSION too), after checking that the answers are still sensible.
+SHIPPED_VERSION = "minilm-l6-v2+heads-7c8e469d+cues-v1"
+# The complaint's severity is 3 (accusation) from its wording, "you charged".
+STABLE = {COMPLAINT: (0.9646, 3), PRAISE: (0.0396, 0), QUESTION: (0.3172, 0)}
 
 
 def _refuse_network(*args, **kwargs):

@@ -11,6 +11,7 @@ from models.urgency import TIERS, UrgencyPolicy, bump, decide, detect_signals
 class Pred:
     complaint: float
     severity: int
+    severity_cue: str | None = None
 
 
 def tier(pred, text="@acme meh", followers=None, repeat=0, policy=None):
@@ -129,6 +130,11 @@ def test_signals_explain_the_decision():
         "complaint 0.93",
         "severity 4 blame",
     ]
+
+
+def test_the_wording_behind_a_severity_is_shown_with_it():
+    decision = decide(Pred(0.9, 4, "scammers"), "@acme scammers", followers=None, repeat_contacts=0)
+    assert decision.signals[-1] == 'severity 4 blame ("scammers")'
 
 
 @pytest.mark.parametrize(
