@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models import adapter
+from models import adapter, severity_cues
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.reply import needs_reply
-from models import severity_cues
 from models.text import NORMALIZATION, normalize
 
 # Measured with bench/bench_model.py on 2 cores: 8-16 is the peak (about 125-130 texts/s), 64
