@@ -157,6 +157,7 @@ def held_out(fin, fin_x, air, air_x, seed) -> dict:
     )
     return {
         "xfincorp": heads_scores(heads, fin_te_x, fin_te),
+        "xfincorp_severity": severity_scores(heads, fin_te_x, fin_te),  # head alone, with cues
         "airline": heads_scores(heads, air_te_x, air_te),
         "c": c,
         "threshold": threshold,
