@@ -56,9 +56,12 @@ def wait_for_http(port: int, path: str = "/", timeout: float = 30.0) -> None:
     while time.time() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", path)
-            connection.getresponse().read()
-            return
+            try:
+                connection.request("GET", path)
+                connection.getresponse().read()
+                return
+            finally:
+                connection.close()
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing answered on port {port}")
@@ -67,6 +70,13 @@ def wait_for_http(port: int, path: str = "/", timeout: float = 30.0) -> None:
 @contextmanager
 def gunicorn(app_spec: str, env: dict):
     """`app_spec` under the project's own gunicorn.conf.py (workers, threads), on a free port."""
+    with gunicorn_server(app_spec, env) as (port, _master):
+        yield port
+
+
+@contextmanager
+def gunicorn_server(app_spec: str, env: dict):
+    """As gunicorn(), yielding (port, the master's Popen)."""
     port = free_port()
     command = [
         os.path.join(os.path.dirname(sys.executable), "gunicorn"), app_spec,
@@ -75,7 +85,7 @@ def gunicorn(app_spec: str, env: dict):
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stderr=subprocess.DEVNULL)
     try:
         wait_for_http(port)
-        yield port
+        yield port, process
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -6,6 +6,8 @@ from flask import jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from service.intake_wire import WriterUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -31,7 +33,7 @@ def _http_error(error: HTTPException):
     return response
 
 
-def _storage_down(error: OperationalError | TimeoutError):
+def _storage_down(error: OperationalError | TimeoutError | WriterUnavailable):
     # The platform retries on 503; nothing was acknowledged, so nothing is lost
     # (a write that still lands after a timeout is absorbed as a duplicate).
     log.error("database unavailable", extra={"error": type(getattr(error, "orig", error)).__name__})
@@ -48,4 +50,5 @@ def init_app(app) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _storage_down)
     app.register_error_handler(TimeoutError, _storage_down)
+    app.register_error_handler(WriterUnavailable, _storage_down)
     app.register_error_handler(Exception, _unexpected)

@@ -4,7 +4,9 @@ up; 503 naming what does not.
 `classification` is "stalled" when a mention has waited longer than
 STALLED_AFTER without being processed: a stuck or missing model worker.
 Load balancers that should only judge the web process itself probe
-`/healthz?scope=web`, which checks the database and Redis alone.
+`/healthz?scope=web`, which leaves classification out. Under gunicorn,
+`intake` says whether the shared intake writer answers: without it no webhook
+can be accepted.
 """
 
 from datetime import timedelta
@@ -15,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.timeutil import utcnow
+from service import intake
 from store.db import get_engine
 from store.schema import Mention
 from workers import queues
@@ -50,6 +53,8 @@ def healthz():
         "db": "ok" if database_ok else "unavailable",
         "redis": "ok" if _redis_ok(settings.redis_url) else "unavailable",
     }
+    if (intake_status := intake.shared_writer_status()) is not None:
+        parts["intake"] = intake_status
     extra = {}
     if request.args.get("scope") != "web" and database_ok:
         waited = utcnow() - oldest if oldest else timedelta(0)

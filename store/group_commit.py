@@ -155,23 +155,44 @@ class GroupCommit(Generic[Item, Result]):
             self._write_group(group)
 
     def _write_group(self, group: list[tuple[Item, _Answer]]) -> None:
-        try:
-            results = self._write([item for item, _ in group])
-        except BaseException as error:
-            if len(group) == 1:
-                group[0][1].set_exception(error)
-                return
-            log.warning("group write failed; writing its items one by one", extra={"items": len(group)})
-            for entry in group:
-                self._write_group([entry])
-            return
-        for (_, answer), result in zip(group, results, strict=True):
-            answer.set_result(result)
+        items = [item for item, _ in group]
+        outcomes = write_apart(self._write, items)
+        for (_, answer), (result, error) in zip(group, outcomes, strict=True):
+            if error is None:
+                answer.set_result(result)
+            else:
+                answer.set_exception(error)
         if self._then is not None:
-            try:
-                self._then([item for item, _ in group], results)
-            except Exception:
-                log.exception("work after a group commit failed")
+            run_then(self._then, items, outcomes)
+
+
+def write_apart(write: Callable[[list[Item]], list[Result]], items: list[Item]) -> list[tuple]:
+    """`write(items)`, as (result, None) or (None, error) per item, in order. When a
+    group of several fails, each item is written again on its own, so one bad
+    item cannot fail the others."""
+    try:
+        results = write(items)
+    except BaseException as error:
+        if len(items) == 1:
+            return [(None, error)]
+        log.warning("group write failed; writing its items one by one", extra={"items": len(items)})
+        return [outcome for item in items for outcome in write_apart(write, [item])]
+    if len(results) != len(items):  # a broken `write`: nobody can be told their result
+        error = RuntimeError(f"write returned {len(results)} results for {len(items)} items")
+        return [(None, error) for _ in items]
+    return [(result, None) for result in results]
+
+
+def run_then(then: Callable[[list[Item], list[Result]], None], items: list[Item], outcomes: list[tuple]) -> None:
+    """`then` for the items that were written, after their callers have been answered;
+    what it raises is logged, not passed on."""
+    written = [(item, result) for item, (result, error) in zip(items, outcomes, strict=True) if error is None]
+    if not written:
+        return
+    try:
+        then([item for item, _ in written], [result for _, result in written])
+    except Exception:
+        log.exception("work after a group commit failed")
 
 
 class Arrival(Generic[Item, Result]):

@@ -11,11 +11,11 @@ from sqlalchemy.dialects import postgresql
 
 from core.timeutil import utcnow
 from integrations.platforms.mention import IncomingMention
-from service.intake import IntakeWriter
+from service.intake_writer import IntakeWriter
 from store import ingest
 from store.db import get_engine, session_for
 from store.group_commit import GroupCommit
-from store.ingest import Delivery, save_deliveries
+from store.ingest import Delivery, delivery_rows, save_deliveries
 from store.schema import Mention
 from tests.conftest import mention, post_generic
 
@@ -24,6 +24,10 @@ THREADS = 24
 
 def _mention(external_id: str) -> IncomingMention:
     return IncomingMention(source="x", external_id=external_id, author_id="u1", text=f"text of {external_id}")
+
+
+def _rows(intake: IntakeWriter, external_id: str) -> list[dict]:
+    return delivery_rows(Delivery([_mention(external_id)], utcnow()), intake.dialect)
 
 
 def _submit_together(writer: GroupCommit, items: list) -> list:
@@ -200,10 +204,10 @@ def _kill_connection(intake: IntakeWriter) -> None:
 
 def test_a_dead_kept_connection_is_replaced_without_failing_the_group(database_url, redis_url):
     intake = IntakeWriter(database_url, redis_url)
-    [first] = intake.store([Delivery([_mention("before")], utcnow())])
+    [first] = intake.store([_rows(intake, "before")])
     _kill_connection(intake)
 
-    [second] = intake.store([Delivery([_mention("after")], utcnow())])
+    [second] = intake.store([_rows(intake, "after")])
     intake.close()
 
     assert len(first.ids) == 1 and len(second.ids) == 1
@@ -237,18 +241,18 @@ def test_a_failing_statement_leaves_as_sqlalchemys_error_and_the_writer_recovers
     from sqlalchemy.exc import DBAPIError
 
     intake = IntakeWriter(database_url, redis_url)
-    intake.store([Delivery([_mention("first")], utcnow())])
+    intake.store([_rows(intake, "first")])
     with get_engine(database_url).begin() as connection:
         connection.execute(text("ALTER TABLE mentions RENAME TO mentions_away"))
     try:
         with pytest.raises(DBAPIError) as raised:
-            intake.store([Delivery([_mention("lost")], utcnow())])
+            intake.store([_rows(intake, "lost")])
         assert not raised.value.connection_invalidated  # the database refused it; nothing died
     finally:
         with get_engine(database_url).begin() as connection:
             connection.execute(text("ALTER TABLE mentions_away RENAME TO mentions"))
 
-    [saved] = intake.store([Delivery([_mention("after")], utcnow())])
+    [saved] = intake.store([_rows(intake, "after")])
     intake.close()
     assert len(saved.ids) == 1
     with session_for(database_url) as session:
