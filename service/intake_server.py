@@ -86,10 +86,13 @@ class WriterLoop:
                 if parent_pid is not None and os.getppid() != parent_pid:
                     log.warning("intake writer: the web server is gone; stopping")
                     break
-                if not self._waiting:
-                    self._flag()  # before waiting for more: nothing is owed while idle
                 timeout = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
-                self._read(self._selector.select(timeout))
+                if self._owed and not self._waiting:
+                    timeout = 0.0  # a flag is owed: look for more work, but do not wait for it
+                events = self._selector.select(timeout)
+                if not events and not self._waiting:
+                    self._flag()  # idle: nothing is owed while nothing happens
+                self._read(events)
                 if not self._waiting:
                     deadline = None
                     continue
