@@ -3,10 +3,12 @@ its web workers accept.
 
 Under gunicorn (gunicorn.conf.py) the web workers hand each webhook's rows to
 this process over a Unix socket instead of to a writer thread of their own.
-Measured on 2 cores, PostgreSQL: ingest rose from 0.46 to 0.56 of the bare
-endpoint, SQLite from 0.52 to 0.58. The groups of both workers are merged (9
-requests per INSERT against 3 to 5), and the commit no longer waits for a web
-worker's interpreter lock after each database and Redis round trip.
+Measured on 2 cores, interleaved with the writer-thread design at the same 8
+threads: PostgreSQL 0.43 -> 0.46 to 0.56 of the bare endpoint, SQLite 0.47 ->
+0.48 to 0.58 (machine noise is most of the spread). The groups of both workers
+are merged (7 to 10 requests per INSERT against 3 to 5), and the commit no
+longer waits for a web worker's interpreter lock after each database and Redis
+round trip.
 
 The listening socket belongs to gunicorn's master (`Supervisor`), which passes
 it to the writer and starts another writer if one dies: connections made
