@@ -40,7 +40,11 @@ def when_ready(server):
     from service import intake_server
     from service.intake_wire import SOCKET_ENV
 
-    supervisor = intake_server.start_supervisor(log_error=server.log.error)
+    try:
+        supervisor = intake_server.start_supervisor(log_error=server.log.error)
+    except OSError as error:  # no socket directory, no process: each worker writes for itself instead
+        server.log.error(f"intake writer not started ({error}); each web worker commits its own webhooks")
+        return
     os.environ[SOCKET_ENV] = supervisor.path
 
 

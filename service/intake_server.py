@@ -314,8 +314,13 @@ _supervisor: Supervisor | None = None  # the master's, kept here so that a confi
 def start_supervisor(log_error=None) -> Supervisor:
     global _supervisor
     if _supervisor is None:
-        _supervisor = Supervisor(log_error)
-        _supervisor.start()
+        supervisor = Supervisor(log_error)
+        try:
+            supervisor.start()
+        except BaseException:
+            supervisor.stop()  # what was made of the socket and its directory
+            raise
+        _supervisor = supervisor
     return _supervisor
 
 

@@ -285,6 +285,15 @@ def test_the_supervisor_restarts_a_killed_writer_and_requests_carry_on(database_
     assert _stored(database_url) == {"before-kill", "after-kill"}
 
 
+def test_a_supervisor_that_cannot_start_leaves_nothing_behind(monkeypatch):
+    from service import intake_server
+
+    monkeypatch.setattr(tempfile, "tempdir", "/nonexistent/earshot")
+    with pytest.raises(OSError):
+        intake_server.start_supervisor()
+    assert intake_server._supervisor is None  # gunicorn.conf.py then lets each worker write for itself
+
+
 # --- under gunicorn ---
 
 
