@@ -62,8 +62,8 @@ class WriterLoop:
     then nothing more can come).
 
     The classification flag (IntakeWriter.queue) follows the answers: at once
-    when no request is waiting, otherwise once FLAG_EVERY_SECONDS have passed
-    since the last. One SET NX after a commit is all a classification drain
+    when the writer is idle (a look at its sockets finds nothing to read),
+    otherwise once FLAG_EVERY_SECONDS have passed since the last. One SET NX after a commit is all a classification drain
     needs (workers/classify_queue.py), so under load one Redis round trip serves
     many groups; one per group was a third of the writer's time.
     """
