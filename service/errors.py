@@ -36,7 +36,7 @@ def _http_error(error: HTTPException):
 def _storage_down(error: OperationalError | TimeoutError | WriterUnavailable):
     # The platform retries on 503; nothing was acknowledged, so nothing is lost
     # (a write that still lands after a timeout is absorbed as a duplicate).
-    log.error("database unavailable", extra={"error": type(getattr(error, "orig", error)).__name__})
+    log.error("storage unavailable", extra={"error": type(getattr(error, "orig", error)).__name__})
     return jsonify(error="storage is unavailable; retry later"), 503, {"Retry-After": "5"}
 
 

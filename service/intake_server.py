@@ -63,9 +63,10 @@ class WriterLoop:
 
     The classification flag (IntakeWriter.queue) follows the answers: at once
     when the writer is idle (a look at its sockets finds nothing to read),
-    otherwise once FLAG_EVERY_SECONDS have passed since the last. One SET NX after a commit is all a classification drain
-    needs (workers/classify_queue.py), so under load one Redis round trip serves
-    many groups; one per group was a third of the writer's time.
+    otherwise once FLAG_EVERY_SECONDS have passed since the last. One SET NX
+    after a commit is all a classification drain needs
+    (workers/classify_queue.py), so under load one Redis round trip serves many
+    groups; one per group was a third of the writer's time.
     """
 
     def __init__(self, listener: socket.socket, writer: IntakeWriter, gather_seconds: float = GATHER_SECONDS):

@@ -47,18 +47,27 @@ class FrameReader:
         self._buffer += data
         values = []
         while len(self._buffer) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self._buffer)
-            if size > MAX_FRAME:
-                raise FrameError(f"a frame of {size} bytes is over {MAX_FRAME}")
+            size = _body_size(self._buffer)
             if len(self._buffer) < HEADER.size + size:
                 break
             body = bytes(self._buffer[HEADER.size : HEADER.size + size])
             del self._buffer[: HEADER.size + size]
-            try:
-                values.append(json.loads(body))
-            except ValueError as error:
-                raise FrameError(f"a frame that is not JSON: {error}") from None
+            values.append(_decode(body))
         return values
+
+
+def _body_size(data) -> int:
+    (size,) = HEADER.unpack_from(data)
+    if size > MAX_FRAME:
+        raise FrameError(f"a frame of {size} bytes is over {MAX_FRAME}")
+    return size
+
+
+def _decode(body: bytes):
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise FrameError(f"a frame that is not JSON: {error}") from None
 
 
 def read_frame(sock: socket.socket):
@@ -72,15 +81,10 @@ def read_frame(sock: socket.socket):
             raise ConnectionError("the intake writer closed the connection")
         data += chunk
         if size is None and len(data) >= HEADER.size:
-            (size,) = HEADER.unpack_from(data)
-            if size > MAX_FRAME:
-                raise FrameError(f"a frame of {size} bytes is over {MAX_FRAME}")
+            size = _body_size(data)
     if len(data) > HEADER.size + size:
         raise FrameError("more than one frame arrived for one request")
-    try:
-        return json.loads(data[HEADER.size :])
-    except ValueError as error:
-        raise FrameError(f"a frame that is not JSON: {error}") from None
+    return _decode(data[HEADER.size :])
 
 
 def saved_from_reply(reply) -> Saved:
