@@ -76,6 +76,9 @@ def x_crc():
     token = request.args.get("crc_token", "")
     if not token:
         raise ApiError(400, "crc_token is required", field="crc_token")
+    if not x.is_crc_token(token):
+        # Anything else could be a body to forge: the answer is the signature of the token.
+        raise ApiError(400, "crc_token must be up to 128 characters of base64 or a UUID", field="crc_token")
     return jsonify(response_token=x.crc_response_token(token, consumer, oauth2))
 
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from integrations.platforms import generic, meta, x
 from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError
+from integrations.platforms.text import expand_links, unescape_x
 from integrations.slack import signature as slack_signature
 
 SECRET = "fuzz-secret-0123456789"
@@ -20,14 +21,16 @@ KEYS = st.sampled_from([
     "brand", "language", "followers", "handle", "name", "mentions", "tweet_create_events", "for_user_id",
     "user", "id_str", "screen_name", "followers_count", "extended_tweet", "full_text", "truncated", "lang",
     "retweeted_status", "object", "entry", "changes", "field", "value", "item", "verb", "message", "from",
-    "post_id", "comment_id", "parent_id", "created_time", "time", "media", "username",
+    "post_id", "comment_id", "parent_id", "created_time", "time", "media", "username", "entities", "urls",
+    "url", "expanded_url",
 ]) | st.text(max_size=8)  # fmt: skip
 SCALARS = (
     st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40)
     | st.sampled_from(["x", "facebook", "inbound", "outbound", "page", "instagram", "feed", "comments", "comment",
                        "add", "2026-11-21T14:03:00Z", "Wed Oct 10 20:19:24 +0000 2018", "9999-12-31T23:59:59-23:59",
-                       "\x00", "  "])
+                       "Mon Jan 01 00:00:00 +2359 0001", "Fri Dec 31 23:59:59 -2359 9999", "&amp;lt;3 &gt;",
+                       "https://t.co/abc", "\x00", "  "])
 )  # fmt: skip
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=6),
                     max_leaves=25)  # fmt: skip
@@ -65,6 +68,32 @@ def test_generic_parser_on_nearly_valid_mentions(text, created):
 def test_x_parser_refuses_only_with_payload_error(events, brand):
     _parses_or_refuses(x.parse, events)
     _parses_or_refuses(x.parse, {"for_user_id": brand, "tweet_create_events": [events]})
+
+
+@BOUNDED
+@given(st.sampled_from(["Mon Jan 01 00:00:00 +2359 0001", "Fri Dec 31 23:59:59 -2359 9999",
+                        "Sat Jan 01 00:00:00 +0001 0001", "Fri Dec 31 23:59:59 -0001 9999"]),
+       st.text(max_size=40))  # fmt: skip
+def test_x_parser_at_the_year_limits(created_at, words):
+    event = {"id_str": "1", "user": {"id_str": "2"}, "text": words or "x", "created_at": created_at}
+    _parses_or_refuses(x.parse, {"for_user_id": "3", "tweet_create_events": [event]})
+
+
+def _escaped_by_x(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@BOUNDED
+@given(st.text(alphabet=st.sampled_from("&<>;amplgtq #") | st.characters(), max_size=80))
+def test_x_text_decodes_back_to_exactly_what_was_written(written):
+    assert unescape_x(_escaped_by_x(written)) == written
+
+
+@BOUNDED
+@given(st.text(max_size=200), JSON)
+def test_link_expansion_takes_any_entities(text, urls):
+    assert isinstance(expand_links(text, urls), str)
+    assert isinstance(expand_links(text, [{"url": "https://t.co/a", "expanded_url": urls}]), str)
 
 
 @BOUNDED

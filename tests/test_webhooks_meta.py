@@ -269,6 +269,16 @@ def test_an_edited_comment_is_a_duplicate_of_the_original(meta_app):
         (page_feed(feed_comment(created_time="yesterday")), "entry[0].changes[0].value.created_time"),
         (page_feed(feed_comment(created_time=10**20)), "entry[0].changes[0].value.created_time"),
         (instagram_comments({"text": "hi", "from": {"id": "1"}}), "entry[0].changes[0].value.id"),
+        (page_feed(feed_comment(), page_id="1" * 256), "entry[0].id"),
+        (page_feed(feed_comment("9" * 300)), "entry[0].changes[0].value.comment_id"),
+        (page_feed(feed_comment(post_id="8" * 300)), "entry[0].changes[0].value.post_id"),
+        (page_feed(feed_comment(parent_id="7" * 300)), "entry[0].changes[0].value.parent_id"),
+        (page_feed(feed_comment(sender=("6" * 300, "Jane"))), "entry[0].changes[0].value.from.id"),
+        (instagram_comments(ig_comment("5" * 300)), "entry[0].changes[0].value.id"),
+        (instagram_comments(ig_comment(parent_id="4" * 300)), "entry[0].changes[0].value.parent_id"),
+        (instagram_comments(ig_comment(sender=("3" * 300, "jane"))), "entry[0].changes[0].value.from.id"),
+        (instagram_comments(ig_comment(sender=("232323232", "j" * 300))), "entry[0].changes[0].value.from.username"),
+        (instagram_comments({**ig_comment(), "media": {"id": "2" * 300}}), "entry[0].changes[0].value.media.id"),
     ],
 )
 def test_malformed_payloads_are_refused_with_the_field(meta_app, payload, field):
@@ -279,6 +289,26 @@ def test_malformed_payloads_are_refused_with_the_field(meta_app, payload, field)
     assert response.status_code == 400
     assert response.get_json()["field"] == field
     assert stored(settings) == []
+
+
+def test_a_long_display_name_is_cut_to_its_column_not_refused(meta_app):
+    settings, client = meta_app
+
+    response = post(client, page_feed(feed_comment(sender=("5021773457912345", "J" * 254 + "😀" + "e" * 45))))
+
+    assert response.status_code == 200
+    [row] = stored(settings)
+    assert row.author_name == "J" * 254 + "😀"
+
+
+def test_comment_text_is_plain_and_kept_exactly_as_sent(meta_app):
+    settings, client = meta_app
+    typed = "I <3 you & A &amp; B &lt;not an entity to Meta&gt;"
+
+    post(client, page_feed(feed_comment(message=typed)))
+    post(client, instagram_comments(ig_comment(text=typed)))
+
+    assert [row.text for row in stored(settings)] == [typed, typed]
 
 
 @pytest.mark.parametrize("body", [b"", b"null", b"[]", b"{", b'{"object": "page", "entry": [' * 20_000])

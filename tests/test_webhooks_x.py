@@ -14,8 +14,9 @@ from integrations.platforms import x
 from integrations.platforms.mention import PayloadError
 from service import create_app
 from store.db import session_for
-from store.schema import Mention
-from tests.conftest import make_settings
+from store.schema import Mention, Ticket, TicketEvent
+from tests.conftest import make_settings, run_jobs
+from workers import queues
 
 CONSUMER_SECRET = "x-consumer-secret-0123456789"
 OAUTH2_SECRET = "x-oauth2-client-secret-0123456789"
@@ -294,6 +295,18 @@ def test_a_redelivered_tweet_is_a_duplicate(both):
         (activity(tweet(user={"id_str": "1", "followers_count": "many"})),
          "tweet_create_events[0].user.followers_count"),
         (activity(tweet(text="refund\x00please")), "text"),  # no database keeps a NUL in text
+        (activity(tweet(created_at="Mon Jan 01 00:00:00 +2359 0001")), "tweet_create_events[0].created_at"),
+        (activity(tweet(created_at="Fri Dec 31 23:59:59 -2359 9999")), "tweet_create_events[0].created_at"),
+        (activity(tweet(id_str="1" * 256)), "tweet_create_events[0].id_str"),
+        (activity(tweet(id_str="12a4")), "tweet_create_events[0].id_str"),
+        (activity(tweet(id_str="-5")), "tweet_create_events[0].id_str"),
+        (activity(tweet(user_id="9" * 300)), "tweet_create_events[0].user.id_str"),
+        (activity(tweet(in_reply_to_status_id_str="7" * 300)), "tweet_create_events[0].in_reply_to_status_id_str"),
+        (activity(tweet(conversation_id_str="4" * 300)), "tweet_create_events[0].conversation_id_str"),
+        (activity(tweet(screen_name="j" * 300)), "tweet_create_events[0].user.screen_name"),
+        (activity(tweet(screen_name="j" * 255)), "tweet_create_events[0].user.screen_name"),  # "@" + 255 is 256
+        (activity(tweet(), for_user_id="3" * 300), "for_user_id"),
+        (activity(tweet(), for_user_id="acme"), "for_user_id"),
     ],
 )
 def test_malformed_payloads_are_refused_with_the_field(both, payload, field):
@@ -304,6 +317,36 @@ def test_malformed_payloads_are_refused_with_the_field(both, payload, field):
     assert response.status_code == 400
     assert response.get_json()["field"] == field
     assert stored(settings) == []
+
+
+def test_a_long_display_name_is_cut_to_its_column_not_refused(both):
+    settings, client = both
+    long_name = tweet(screen_name="j" * 254)
+    long_name["user"]["name"] = "J" * 254 + "😀" + "e" * 45
+
+    assert post(client, activity(long_name)).status_code == 200
+
+    [row] = stored(settings)
+    assert row.author_name == "J" * 254 + "😀"
+    assert row.author_handle == "@" + "j" * 254
+
+
+def test_a_brand_reply_with_a_long_handle_is_recorded_within_the_event_actor(both, worker_env):
+    settings, client = both
+    customer = tweet("1050118621198921728", text="@acme you charged my card twice and my refund is lost")
+    answer = tweet("1050118621198921999", text="@jane so sorry, we have refunded you", user_id=BRAND_ID,
+                   screen_name="a" * 254, in_reply_to_status_id_str="1050118621198921728")
+    post(client, activity(customer))
+    run_jobs(settings.redis_url, queues.CLASSIFY)
+
+    post(client, activity(answer))
+    run_jobs(settings.redis_url, queues.CLASSIFY)
+
+    with session_for(settings.database_url) as session:
+        [ticket] = session.scalars(select(Ticket))
+        [event] = session.scalars(select(TicketEvent).filter_by(type="public_reply"))
+    assert ticket.status == "responded"
+    assert event.actor == ("@" + "a" * 254)[:64]
 
 
 @pytest.mark.parametrize("body", [b"", b"null", b"[]", b"{", b"[" * 50_000])
@@ -320,6 +363,13 @@ def test_created_at_parsing_ignores_the_locale():
     assert iso(x.parse_created_at("Sun Feb 29 23:59:59 +0130 2032")) == "2032-02-29T22:29:59Z"
     with pytest.raises(ValueError):
         x.parse_created_at("Sun Foo 29 23:59:59 +0000 2032")
+
+
+@pytest.mark.parametrize("created_at", ["Mon Jan 01 00:00:00 +2359 0001", "Fri Dec 31 23:59:59 -2359 9999"])
+def test_created_at_past_the_year_limits_is_a_payload_error(created_at):
+    with pytest.raises(PayloadError) as refused:
+        x.parse({"for_user_id": BRAND_ID, "tweet_create_events": [tweet(created_at=created_at)]})
+    assert refused.value.field == "tweet_create_events[0].created_at"
 
 
 def test_parse_without_tweets_returns_nothing():

@@ -123,7 +123,8 @@ def record_public_reply(session: Session, ticket: Ticket, reply: Mention, config
     sla.brand_replied(ticket, reply.created_at, config.sla)
     if ticket.status in ("open", "claimed"):
         ticket.status = "responded"
-    _event(session, ticket, "public_reply", reply.author_handle or reply.author_id, at, mention_id=reply.id)
+    actor = (reply.author_handle or reply.author_id)[:64]  # a handle may be 255 long; TicketEvent.actor is 64
+    _event(session, ticket, "public_reply", actor, at, mention_id=reply.id)
     outbox.queue_thread_note(session, ticket, f"Public reply sent:\n{reply.text}", f"reply:{reply.id}")
     _changed(session, ticket)
 

@@ -36,6 +36,7 @@ class IncomingMention:
     extra: dict = field(default_factory=dict)
 
 
+MAX_FIELD_LENGTH = 255  # ids, handles and names are varchar(255) columns (store.schema.Mention)
 _STRING_FIELDS = ("external_id", "author_id", "text", "author_handle", "author_name", "url", "in_reply_to",
                   "conversation_id", "brand", "language")  # fmt: skip
 
@@ -52,11 +53,30 @@ def storable(mentions: list[IncomingMention]) -> list[IncomingMention]:
 
 
 def platform_id(value, field: str, required: bool, invalid: str) -> str | None:
-    """A platform's id for an object: a non-empty string, or a number that is read as one."""
+    """A platform's id for an object: a non-empty string, or a number that is read as one,
+    that fits its column."""
     if value is None:
         if required:
             raise PayloadError(field, "is required")
         return None
     if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip():
         raise PayloadError(field, invalid)
-    return str(value)
+    value = str(value)
+    if len(value) > MAX_FIELD_LENGTH:
+        raise PayloadError(field, f"must be at most {MAX_FIELD_LENGTH} characters")
+    return value
+
+
+def handle(value, field: str) -> str | None:
+    """`@name` for a platform's user name (a string), None when there is none; the stored
+    handle, `@` included, must fit its column."""
+    if not isinstance(value, str) or not value:
+        return None
+    if len(value) >= MAX_FIELD_LENGTH:
+        raise PayloadError(field, f"must be at most {MAX_FIELD_LENGTH - 1} characters")
+    return f"@{value}"
+
+
+def display_name(value) -> str | None:
+    """A display name, cut to its column: it is only shown, so a long one is no reason to refuse the mention."""
+    return value[:MAX_FIELD_LENGTH] if isinstance(value, str) else None

@@ -4,12 +4,21 @@ normalized into mentions.
 
 A change authored by the account the entry is about (`from.id == entry.id`)
 is the brand speaking: an outbound reply, answering `parent_id`.
+
+Graph API text (`message`, `text`) is plain, not HTML-escaped: it is stored as sent.
 """
 
 import hmac
 from datetime import UTC, datetime
 
-from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError, platform_id
+from integrations.platforms.mention import (
+    IncomingMention,
+    PayloadError,
+    SignatureError,
+    display_name,
+    handle,
+    platform_id,
+)
 from integrations.platforms.signing import hex_signature, same
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -72,7 +81,7 @@ def _feed_change(value: dict, page_id: str, sent_at: datetime | None, where: str
         author_id=author_id,
         text=text,
         direction="outbound" if author_id == page_id else "inbound",
-        author_name=author.get("name") if isinstance(author.get("name"), str) else None,
+        author_name=display_name(author.get("name")),
         created_at=_unix_time(value.get("created_time"), f"{where}created_time") or sent_at,
         url=f"https://www.facebook.com/{post_id}",
         in_reply_to=_id(value, "parent_id", where) if is_comment else None,
@@ -87,7 +96,6 @@ def _instagram_comment(value: dict, account_id: str, sent_at: datetime | None, w
         return None
     author = value.get("from")
     author_id = _id(author, "id", f"{where}from.", required=True)
-    username = author.get("username") if isinstance(author.get("username"), str) else None
     media = value.get("media") if isinstance(value.get("media"), dict) else {}
     product = media.get("media_product_type")
     return IncomingMention(
@@ -96,7 +104,7 @@ def _instagram_comment(value: dict, account_id: str, sent_at: datetime | None, w
         author_id=author_id,
         text=text,
         direction="outbound" if author_id == account_id else "inbound",
-        author_handle=f"@{username}" if username else None,
+        author_handle=handle(author.get("username"), f"{where}from.username"),
         # Instagram comment changes carry no creation time; Meta sends them as they happen.
         created_at=sent_at,
         in_reply_to=_id(value, "parent_id", where),

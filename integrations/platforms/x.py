@@ -1,33 +1,58 @@
 """X (Twitter) Account Activity webhooks: the CRC challenge, signatures, and
-`tweet_create_events` normalized into mentions.
+`tweet_create_events` normalized into mentions, their text as the customer wrote
+it (integrations.platforms.text).
 
 Signatures are `sha256=<base64 HMAC-SHA256(secret, raw body)>`. Apps with an
 OAuth 2.0 client secret get `X-Twitter-Webhooks-Signature-OAuth2` keyed by it;
 the legacy `X-Twitter-Webhooks-Signature` is keyed by the consumer secret.
+
+The CRC answer is the same HMAC as a signature, so the CRC endpoint is a signing
+oracle for whatever token it is given: a token that could be a webhook body would
+let anyone forge one. X's tokens are short random strings (base64 or a UUID), so only
+those are answered; no JSON object can be spelled in that alphabet.
 """
 
 import re
 from datetime import UTC, datetime
 
-from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError, platform_id
+from integrations.platforms.mention import (
+    IncomingMention,
+    PayloadError,
+    SignatureError,
+    display_name,
+    handle,
+    platform_id,
+)
 from integrations.platforms.signing import base64_signature, same
+from integrations.platforms.text import expand_links, unescape_x
 
 OAUTH2_HEADER = "X-Twitter-Webhooks-Signature-OAuth2"
 LEGACY_HEADER = "X-Twitter-Webhooks-Signature"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# The CRC tokens X sends: up to a few dozen characters of base64 (standard or URL-safe) or a UUID.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")
 # "Wed Oct 10 20:19:24 +0000 2018"; parsed by hand because strptime's %a/%b follow the locale.
 _CREATED_AT = re.compile(r"^[A-Z][a-z]{2} ([A-Z][a-z]{2}) (\d{2}) (\d{2}):(\d{2}):(\d{2}) ([+-]\d{4}) (\d{4})$")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def signature(secret: str, message: bytes) -> str:
     return "sha256=" + base64_signature(secret, message)
 
 
+def is_crc_token(value: str) -> bool:
+    """Whether ``value`` looks like a token X sends, and so may be signed (never a JSON body)."""
+    return CRC_TOKEN.fullmatch(value) is not None
+
+
 def crc_response_token(crc_token: str, consumer_secret: str | None, oauth2_secret: str | None) -> str:
+    """The CRC answer; ``crc_token`` must pass ``is_crc_token`` (ValueError otherwise)."""
     # X's v2 webhook quickstart keys the CRC with the OAuth 2.0 client secret
     # when the app has one; the Account Activity guide (apps with only OAuth
     # 1.0a keys) keys it with the consumer secret. One answer is possible, so
     # the newer secret wins when both are configured.
+    if not is_crc_token(crc_token):
+        raise ValueError("not a CRC token")
     secret = oauth2_secret or consumer_secret
     if not secret:
         raise ValueError("no X secret configured")
@@ -60,10 +85,39 @@ def parse_created_at(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _x_id(value, field: str, required: bool = False) -> str | None:
+    found = platform_id(value, field, required, "must be a non-empty string of digits")
+    if found is not None and not _DIGITS.fullmatch(found):
+        raise PayloadError(field, "must be a non-empty string of digits")
+    return found
+
+
 def _id(item: dict, key: str, where: str, *, required: bool = False) -> str | None:
     """X sends ids as `<key>_str` strings (the numbers overflow JavaScript); accept the number as well."""
-    value = item.get(f"{key}_str", item.get(key))
-    return platform_id(value, f"{where}{key}_str", required, "must be a non-empty string of digits")
+    return _x_id(item.get(f"{key}_str", item.get(key)), f"{where}{key}_str", required)
+
+
+def _text(tweet: dict, where: str) -> str:
+    """The tweet's words as the customer wrote them: the full text of a long tweet, X's
+    entity escaping undone, and its t.co links expanded."""
+    extended = tweet.get("extended_tweet")
+    if isinstance(extended, dict) and tweet.get("truncated") and extended.get("full_text") is not None:
+        text, entities = extended["full_text"], extended.get("entities")
+    else:
+        text, entities = tweet.get("text", tweet.get("full_text")), tweet.get("entities")
+    if not isinstance(text, str) or not text.strip():
+        raise PayloadError(f"{where}text", "is required and must be a non-empty string")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    return expand_links(unescape_x(text), urls)
+
+
+def _created_at(tweet: dict, where: str) -> datetime | None:
+    if tweet.get("created_at") is None:
+        return None
+    try:
+        return parse_created_at(str(tweet["created_at"]))
+    except (ValueError, OverflowError):  # OverflowError: a date pushed past year 1 or 9999 by its offset
+        raise PayloadError(f"{where}created_at", "must look like 'Wed Oct 10 20:19:24 +0000 2018'") from None
 
 
 def _tweet(tweet, brand_id: str, where: str, extra: dict) -> IncomingMention | None:
@@ -76,18 +130,11 @@ def _tweet(tweet, brand_id: str, where: str, extra: dict) -> IncomingMention | N
         raise PayloadError(f"{where}user", "is required and must be an object")
     tweet_id = _id(tweet, "id", where, required=True)
     author_id = _id(user, "id", f"{where}user.", required=True)
-    extended = tweet.get("extended_tweet")
-    text = extended.get("full_text") if isinstance(extended, dict) and tweet.get("truncated") else None
-    text = text if text is not None else tweet.get("text", tweet.get("full_text"))
-    if not isinstance(text, str) or not text.strip():
-        raise PayloadError(f"{where}text", "is required and must be a non-empty string")
-    created_at = None
-    if tweet.get("created_at") is not None:
-        try:
-            created_at = parse_created_at(str(tweet["created_at"]))
-        except ValueError:
-            raise PayloadError(f"{where}created_at", "must look like 'Wed Oct 10 20:19:24 +0000 2018'") from None
-    handle = user.get("screen_name") if isinstance(user.get("screen_name"), str) else None
+    text = _text(tweet, where)
+    created_at = _created_at(tweet, where)
+    screen_name = user.get("screen_name")
+    author_handle = handle(screen_name, f"{where}user.screen_name")
+    name = user.get("name")
     followers = user.get("followers_count")
     if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
         raise PayloadError(f"{where}user.followers_count", "must be a non-negative integer")
@@ -98,11 +145,11 @@ def _tweet(tweet, brand_id: str, where: str, extra: dict) -> IncomingMention | N
         author_id=author_id,
         text=text,
         direction="outbound" if author_id == brand_id else "inbound",
-        author_handle=f"@{handle}" if handle else None,
-        author_name=user.get("name") if isinstance(user.get("name"), str) else None,
+        author_handle=author_handle,
+        author_name=display_name(unescape_x(name) if isinstance(name, str) else None),
         author_followers=followers,
         created_at=created_at,
-        url=f"https://x.com/{handle or 'i/web'}/status/{tweet_id}",
+        url=f"https://x.com/{screen_name if author_handle else 'i/web'}/status/{tweet_id}",
         in_reply_to=_id(tweet, "in_reply_to_status_id", where),
         conversation_id=_id(tweet, "conversation_id", where),
         language=language[:16] if language and language != "und" else None,
@@ -119,11 +166,9 @@ def parse(payload) -> list[IncomingMention]:
         return []
     if not isinstance(events, list):
         raise PayloadError("tweet_create_events", "must be a list")
-    brand_id = payload.get("for_user_id")
-    if isinstance(brand_id, bool) or not isinstance(brand_id, str | int) or not str(brand_id).strip():
-        raise PayloadError("for_user_id", "is required with tweet_create_events")
-    extra = {"for_user_id": str(brand_id)}
+    brand_id = _x_id(payload.get("for_user_id"), "for_user_id", required=True)
+    extra = {"for_user_id": brand_id}
     if isinstance(payload.get("user_has_blocked"), bool):
         extra["user_has_blocked"] = payload["user_has_blocked"]
-    parsed = (_tweet(tweet, str(brand_id), f"tweet_create_events[{i}].", extra) for i, tweet in enumerate(events))
+    parsed = (_tweet(tweet, brand_id, f"tweet_create_events[{i}].", extra) for i, tweet in enumerate(events))
     return [mention for mention in parsed if mention is not None]
