@@ -1,4 +1,5 @@
-"""Model benchmark: throughput per batch size, a worker's memory, and time to first classification.
+"""Model benchmark: throughput per batch size, a worker's memory, time to first classification,
+and what one hostile megabyte costs against one tweet.
 
     python -m bench.bench_model [--data ../shared/data/twcs_5000.csv] [--threads 2]
 
@@ -68,6 +69,31 @@ def first_classification(threads: int) -> tuple[float, int]:
     return time.perf_counter() - start, int(result.stdout.split()[-1])
 
 
+def hostile_cost(threads: int, rounds: int = 7) -> tuple[float, float]:
+    """Median seconds per mention, model and urgency rules as a worker runs them, for one
+    tweet and for a 1 MB adversarial text (every word a signal, every other a negation);
+    the two are timed in interleaved rounds."""
+    import statistics
+
+    from models.classifier import load_classifier
+    from models.text import analysed
+    from models.urgency import decide
+
+    clf = load_classifier(threads=threads)
+    tweet = "@acme no refund yet and you charged me twice, this is a scam"
+    hostile = ("no scam " * 131072)[: 2**20]
+
+    def cost(text: str) -> float:
+        start = time.perf_counter()
+        [prediction] = clf.predict([text], batch_size=1)
+        decide(prediction, analysed(text), followers=100, repeat_contacts=0)
+        return time.perf_counter() - start
+
+    cost(tweet), cost(hostile)  # warm-up
+    pairs = [(cost(tweet), cost(hostile)) for _ in range(rounds)]
+    return statistics.median(t for t, _ in pairs), statistics.median(h for _, h in pairs)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -85,6 +111,9 @@ def main(argv=None) -> None:
         rate = raw_throughput(texts, batch_size, args.threads)
         chosen = "  <- shipped batch size" if batch_size == BATCH_SIZE else ""
         print(f"  batch {batch_size:>3}: {rate:7.1f} texts/s{chosen}")
+    tweet, hostile = hostile_cost(args.threads)
+    print(f"one mention, model and rules, median of 7 interleaved rounds: tweet {tweet * 1000:.1f} ms, "
+          f"1 MB adversarial text {hostile * 1000:.1f} ms ({hostile / tweet:.1f}x)")
 
 
 def run() -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from models import adapter, severity_cues
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.reply import needs_reply
-from models.text import NORMALIZATION, normalize
+from models.text import NORMALIZATION, analysed, normalize
 
 # Measured with bench/bench_model.py on 2 cores: 8-16 is the peak (about 125-130 texts/s), 64
 # falls to about 97, single texts to about 66; a small batch also keeps a worker's memory low.
@@ -45,7 +45,7 @@ class Classifier:
         self.normalize = normalize if normalization else (lambda text: text)
 
     def predict(self, texts: list[str], batch_size: int | None = None) -> list[Prediction]:
-        texts = [t if isinstance(t, str) else "" for t in texts]
+        texts = [analysed(t) if isinstance(t, str) else "" for t in texts]
         vectors = self.encoder.encode(
             [self.normalize(t) for t in texts], batch_size=batch_size or self.batch_size
         )

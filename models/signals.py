@@ -96,10 +96,19 @@ def compile_signals(
     )
 
 
+# How far back a negation is looked for, in characters: a few words, never the whole text
+# (splitting all of it before every match made a long repetitive mention quadratic).
+LOOK_BACK_PER_WORD = 32
+
+
 def is_negated(text: str, start: int, window: int) -> bool:
-    before = _CLAUSE_BREAK.split(text[:start])[-1]
-    words = before.split()[-window:] if window > 0 else []
-    return bool(_NEGATORS.search(" ".join(words)))
+    """Whether one of the ``window`` words before ``start``, in the same clause, negates.
+    Reads at most ``window * LOOK_BACK_PER_WORD`` characters, whatever the text's length."""
+    if window <= 0:
+        return False
+    reach = text[max(0, start - window * LOOK_BACK_PER_WORD) : start]
+    before = _CLAUSE_BREAK.split(reach)[-1]
+    return bool(_NEGATORS.search(" ".join(before.split()[-window:])))
 
 
 def find_signals(text: str, compiled: CompiledSignals, negation_window: int = 3) -> list[str]:

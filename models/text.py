@@ -18,6 +18,11 @@ import html
 import re
 
 NORMALIZATION = "strip-mentions-urls-v1"
+# What the model and the rules read of a mention. The encoder keeps 256 tokens (about a
+# thousand characters) and a Facebook comment runs to 8,000; past this, more text changes
+# no judgement but costs time, and a hostile megabyte must cost what a long post does.
+# The stored text, shown to agents, is never cut.
+ANALYSED_CHARS = 8192
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _MENTIONS = re.compile(r"(?:@\w+[\s,:]*)+")  # a run of handles, with the separators between them
@@ -30,3 +35,8 @@ def normalize(text: str) -> str:
     text = _URL.sub(" ", text)
     text = _MENTIONS.sub(" ", text)
     return _SPACE.sub(" ", text).strip() or "."
+
+
+def analysed(text: str) -> str:
+    """The part of a mention's text that classification reads: its first ANALYSED_CHARS."""
+    return text[:ANALYSED_CHARS]

@@ -10,6 +10,9 @@ from service.errors import ApiError
 # (which Python's decoder lets through): only these can leave a lone surrogate,
 # a string no database accepts, so only then is the parsed value walked.
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+# Deeper than any platform's payload (X's is about 6); every reader of what is stored
+# (the databases' JSON, the API, Slack delivery) recurses once per level.
+MAX_DEPTH = 32
 
 
 def _finite(number: str) -> float:
@@ -37,6 +40,22 @@ def _has_lone_surrogate(value) -> bool:
     return False
 
 
+def _depth(value) -> int:
+    """How deeply arrays and objects nest in ``value``; walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _too_deep(body: bytes, value) -> bool:
+    # Nesting needs an opening bracket per level: most bodies have too few to be walked at all.
+    return body.count(b"{") + body.count(b"[") > MAX_DEPTH and _depth(value) > MAX_DEPTH
+
+
 def load(body: bytes):
     """The parsed body; ApiError(400) for anything that is not storable JSON."""
     try:
@@ -45,4 +64,6 @@ def load(body: bytes):
         raise ApiError(400, "the body is not valid JSON") from None
     if _SURROGATE_HINT.search(body) and _has_lone_surrogate(value):
         raise ApiError(400, "the body holds an unpaired UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+    if _too_deep(body, value):
+        raise ApiError(400, f"the body nests arrays and objects more than {MAX_DEPTH} deep")
     return value

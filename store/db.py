@@ -1,5 +1,7 @@
 """Engines and sessions. One engine per database URL per process."""
 
+import json
+import logging
 import os
 from contextlib import contextmanager
 from functools import lru_cache
@@ -8,6 +10,21 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+# What a JSON column reads as when its stored text cannot be decoded (nested past the
+# interpreter's recursion limit, say: stored before the webhooks capped nesting).
+UNREADABLE_JSON = {"_unreadable": "stored JSON that could not be decoded"}
+
+
+def load_json(text):
+    """JSON columns' decoder: one row that cannot be decoded reads as UNREADABLE_JSON, so the
+    API, the dashboard and Slack delivery carry on with it and with every other row."""
+    try:
+        return json.loads(text)
+    except (RecursionError, ValueError):
+        log.warning("a stored JSON value could not be decoded; read as unreadable")
+        return dict(UNREADABLE_JSON)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -56,13 +73,13 @@ def _create_engine(url: str) -> Engine:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": 15}, json_deserializer=load_json)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_deserializer=load_json)
 
 
 @lru_cache(maxsize=8)

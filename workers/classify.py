@@ -12,12 +12,14 @@ import threading
 from datetime import datetime, timedelta
 
 import numpy as np
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.config import AppConfig
 from core.timeutil import utcnow
+from models.text import analysed
 from models.urgency import bump, decide
 from store.db import session_for
 from store.schema import Mention, Ticket
@@ -40,21 +42,26 @@ def stop_draining() -> None:
 
 def claim_pending(session: Session, limit: int) -> list[Mention]:
     """Mark up to `limit` unprocessed mentions as ours and load them; a claim older than
-    STALE_CLAIM (its worker died) may be taken again.
+    STALE_CLAIM (its worker died, or its job ran out of time) may be taken again, but alone:
+    if one mention of a batch is what killed it, it holds up no other mention a second time.
 
     It commits at once, so that no transaction is open while the model classifies them: on
     SQLite an open write transaction would keep the webhooks from storing what comes next.
     """
     now = utcnow()
     candidates = (
-        select(Mention.id)
+        select(Mention.id, Mention.claimed_at)
         .where(Mention.processed_at.is_(None))
         .where(or_(Mention.claimed_at.is_(None), Mention.claimed_at < now - STALE_CLAIM))
         .order_by(Mention.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list(session.execute(candidates).scalars())
+    rows = session.execute(candidates).all()
+    if rows and rows[0].claimed_at is not None:
+        ids = [rows[0].id]  # the oldest was claimed before: retried on its own
+    else:
+        ids = [row.id for row in rows if row.claimed_at is None]
     mentions = []
     if ids:
         session.execute(update(Mention).where(Mention.id.in_(ids)).values(claimed_at=now))
@@ -182,7 +189,7 @@ def _route(mention: Mention, config: AppConfig) -> str:
     facts = TicketFacts(
         urgency=mention.urgency,
         source=mention.source,
-        text=mention.text,
+        text=analysed(mention.text),
         brand=mention.brand,
         language=mention.language,
         followers=mention.author_followers,
@@ -197,7 +204,11 @@ def triage_inbound(session: Session, batch: _Batch, mention: Mention, prediction
     if ticket is not None and lifecycle.waiting_for_brand(ticket) and prediction.needs_reply:
         repeat = ticket.repeat_contacts + 1
     decision = decide(
-        prediction, mention.text, followers=mention.author_followers, repeat_contacts=repeat, policy=config.urgency
+        prediction,
+        analysed(mention.text),
+        followers=mention.author_followers,
+        repeat_contacts=repeat,
+        policy=config.urgency,
     )
     mention.complaint = float(prediction.complaint)
     mention.severity = int(prediction.severity)
@@ -230,6 +241,8 @@ def _observe_for_incidents(session: Session, observed: list[tuple[Mention, Ticke
         with session.begin_nested():
             incidents.observe_all(session, observed, config)
         return
+    except JobTimeoutException:
+        raise
     except Exception:
         log.warning("incident detection failed; observing mention by mention", exc_info=True)
         incidents.forget()  # the in-memory window holds what the savepoint undid
@@ -237,6 +250,8 @@ def _observe_for_incidents(session: Session, observed: list[tuple[Mention, Ticke
         try:
             with session.begin_nested():
                 incidents.observe(session, mention, ticket, config, utcnow())
+        except JobTimeoutException:
+            raise
         except Exception:
             log.exception("incident detection failed", extra={"mention_id": mention.id})
 
@@ -273,9 +288,10 @@ def process(session: Session, mentions: list[Mention], classifier, config: AppCo
         with session.begin_nested():
             _triage(session, ordered, predictions, classifier, config)
         return
-    except DBAPIError:
-        # The database itself failed (a restart, a dropped connection): no point
-        # retrying here. The job fails; the claims expire and reconciliation retries.
+    except (DBAPIError, JobTimeoutException):
+        # The job ran out of time, or the database itself failed (a restart, a dropped
+        # connection): no point retrying here. The job fails; the claims expire and
+        # reconciliation retries.
         session.rollback()
         raise
     except Exception:
@@ -285,6 +301,9 @@ def process(session: Session, mentions: list[Mention], classifier, config: AppCo
         try:
             with session.begin_nested():
                 _triage(session, [mention], predictions, classifier, config)
+        except JobTimeoutException:
+            session.rollback()
+            raise
         except Exception:
             # It stays claimed and unprocessed: reconciliation retries it after STALE_CLAIM.
             log.exception("mention triage failed", extra={"mention_id": mention_id})

@@ -18,11 +18,11 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.timeutil import utcnow
-from integrations.slack import blocks
-from integrations.slack import incident_messages
+from integrations.slack import blocks, incident_messages
 from integrations.slack.outbox import CHANNEL, ESCALATION, INCIDENT, INCIDENT_UPDATE, NOTE, PARENT, UPDATE
 from store.db import transaction
 from store.schema import Incident, Mention, SlackMessage, Ticket
@@ -143,7 +143,10 @@ def _render(session: Session, row: SlackMessage, ticket: Ticket | None) -> Send:
     return send
 
 
-def claim_next(database_url: str, channel: str) -> Send | None:
+def claim_next(database_url: str, channel: str) -> Send | Outcome | None:
+    """The channel's next row, claimed and rendered; None when there is none. A row that cannot
+    be rendered (data no message can show) is given up at once, as Outcome "failed", so that it
+    never holds up the rows behind it."""
     with transaction(database_url) as session:
         row = session.scalar(_ready(channel))
         if row is None:
@@ -153,7 +156,14 @@ def claim_next(database_url: str, channel: str) -> Send | None:
         ticket = None
         if row.ticket_id is not None:
             ticket = session.get(Ticket, row.ticket_id, with_for_update=True, populate_existing=True)
-        return _render(session, row, ticket)
+        try:
+            return _render(session, row, ticket)
+        except DBAPIError:
+            raise
+        except Exception as error:
+            log.exception("a Slack message could not be rendered; giving up on it", extra={"slack_message_id": row.id})
+            row.failed_at, row.last_error = utcnow(), f"could not be rendered: {type(error).__name__}"
+            return Outcome("failed", 0.0, row.id)
 
 
 def _channel_id(database_url: str, client: WebClient, channel: str) -> str | None:
@@ -294,6 +304,8 @@ def send_next(database_url: str, client: WebClient, channel: str) -> Outcome:
     send = claim_next(database_url, channel)
     if send is None:
         return Outcome("idle")
+    if isinstance(send, Outcome):
+        return send
     context = {"slack_message_id": send.row_id, "channel": channel, "kind": send.kind}
     try:
         channel_id, ts = call_slack(database_url, client, send)
