@@ -27,7 +27,18 @@ QUERY = st.dictionaries(st.sampled_from(["status", "urgency", "breached", "chann
                                          "q", "source"]) | TEXT, TEXT, max_size=5)  # fmt: skip
 CONTENT_TYPES = st.sampled_from(["application/json", "application/json; charset=utf-16", "text/plain",
                                  "application/x-www-form-urlencoded", "multipart/form-data", "", "application/xml"])
+# Shapes that found issue 16's attacks: deep nesting, long repetitive text, ids that are not strings.
+NESTED = st.integers(min_value=1, max_value=1500).map(
+    lambda depth: ('{"id": "n", "source": "x", "author": {"id": "u"}, "text": "t", "nest": '
+                   + '{"a": ' * depth + "1" + "}" * (depth + 1)).encode())
+REPETITIVE = st.builds(lambda word, times: json.dumps({"id": "r", "source": "x", "author": {"id": "u"},
+                                                       "text": word * times}).encode(),
+                       st.sampled_from(["no scam ", "not ", "&amp;", "@a "]), st.integers(1, 30000))
+ODD_IDS = st.builds(lambda value: json.dumps({"id": value, "source": "x", "author": {"id": value}, "text": "t",
+                                              "for_user_id": value,
+                                              "tweet_create_events": [{"id_str": value}]}).encode(), JSON)  # fmt: skip
 BODIES = st.one_of(
+    NESTED, REPETITIVE, ODD_IDS,
     st.binary(max_size=2048),
     JSON.map(lambda value: json.dumps(value).encode()),
     JSON.map(lambda value: json.dumps({"mentions": [value]}).encode()),
