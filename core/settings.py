@@ -2,11 +2,14 @@
 
 A value that makes no sense raises ConfigError naming the variable, so a
 process refuses to start with one clear line instead of failing in a request.
+In production (EARSHOT_PRODUCTION=true) the public development secrets below
+are refused: the webhook secret and the Slack signing secret must be set, and
+to something else.
 """
 
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 
 class ConfigError(Exception):
@@ -92,7 +95,20 @@ class Settings:
             self.meta_verify_token,
             *self.api_tokens,
         ]
-        return [v for v in values if v and len(v) >= 6]
+        return [v for v in [*values, *_url_passwords(self.database_url, self.redis_url)] if v and len(v) >= 6]
+
+
+def _url_passwords(*urls: str | None) -> list[str]:
+    """The passwords in database and Redis URLs, as written (percent-encoded) and decoded."""
+    found = []
+    for url in urls:
+        try:
+            password = urlsplit(url).password if url else None
+        except ValueError:
+            continue
+        if password:
+            found += [password, unquote(password)]
+    return found
 
 
 def load_settings(env=None) -> Settings:
@@ -105,6 +121,11 @@ def load_settings(env=None) -> Settings:
     webhook_secret = _optional(env, "WEBHOOK_SECRET")
     if production and webhook_secret in (None, DEV_WEBHOOK_SECRET):
         raise ConfigError("WEBHOOK_SECRET is required in production (EARSHOT_PRODUCTION=true), not the dev default")
+    if production and signing in (None, DEV_SLACK_SIGNING_SECRET):
+        # The stand-in too: with the public default anyone could sign /slack/* requests.
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is required in production (EARSHOT_PRODUCTION=true), not the dev default"
+        )
     meta_secret, meta_token = _optional(env, "META_APP_SECRET"), _optional(env, "META_VERIFY_TOKEN")
     if bool(meta_secret) != bool(meta_token):
         # One without the other would leave /webhooks/meta answering 404 with no hint why.

@@ -169,10 +169,20 @@ def _breach_json(alert, ticket, settings) -> dict:
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+PADDING = "".join(map(chr, range(33))) + "\x7f\xa0\u3000"  # spaces and control characters a spreadsheet skips
+
+
 def _csv_cell(value) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheets; customer-set values reach this file.
+    """The value as a spreadsheet shows it as text, never runs it (OWASP's CSV injection guidance).
+
+    A cell starting with = + - @, TAB, CR or LF can run as a formula; so can one that starts with spaces or
+    other control characters before those, which spreadsheets skip. Such a cell gets a leading `'`.
+    Customer-set values (the brand, the source) reach this file.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    formula = text.startswith(FORMULA_STARTS) or text.lstrip(PADDING).startswith(FORMULA_STARTS)
+    return "'" + text if formula else text
 
 
 def _breaches_csv(items: list[dict]) -> Response:

@@ -68,6 +68,8 @@ def _decode(body: bytes):
         return json.loads(body)
     except ValueError as error:
         raise FrameError(f"a frame that is not JSON: {error}") from None
+    except RecursionError:  # [[[[…]]]] deeper than the interpreter's stack: a bad frame, not the writer's end
+        raise FrameError("a frame nested too deeply") from None
 
 
 def read_frame(sock: socket.socket):

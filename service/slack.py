@@ -4,7 +4,9 @@ Both are signed; the signature is checked on the raw body before the form is
 read. An action changes the ticket in the request (a quick write) and leaves
 the `chat.update` to the outbox, so Slack gets its answer well within 3 s.
 An action on a ticket that does not exist answers 404 JSON (Slack shows the
-button as failed); a malformed payload answers 400.
+button as failed); a malformed payload answers 400: a field of the wrong JSON
+type (an `action_id` that is a number, a `value` that is an object), an unknown
+`action_id`, a payload nested too deep to parse, a NUL character in any field.
 """
 
 import json
@@ -38,6 +40,8 @@ def _verified_form() -> dict:
         )
     except SignatureError as error:
         raise ApiError(401, str(error)) from None
+    if any("\x00" in key + value for key, value in request.form.items(multi=True)):  # PostgreSQL refuses NUL in text
+        raise ApiError(400, "a form field contains a NUL character")
     return request.form
 
 
@@ -49,13 +53,17 @@ def _parse_action(form) -> tuple[str, str, int, str | None]:
         action = payload["actions"][0]
         action_id = action["action_id"]
         value = action["selected_option"]["value"] if "selected_option" in action else action["value"]
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):  # RecursionError: nested too deep
         raise ApiError(400, "payload must be a block_actions JSON object with user.id and actions[0]") from None
     if payload.get("type") != "block_actions":
         raise ApiError(400, "only block_actions payloads are handled", field="type")
-    if not isinstance(user, str) or not _USER.match(user):
+    if not isinstance(user, str) or not _USER.fullmatch(user):
         raise ApiError(400, "user.id is not a Slack user id", field="user.id")
-    raw_id, _, tier = str(value).partition(":")
+    if not isinstance(action_id, str):  # a number, list, object or null is no action Slack sends
+        raise ApiError(400, "actions[0].action_id must be a string", field="actions[0].action_id")
+    if not isinstance(value, str):
+        raise ApiError(400, "the action's value must be a string carrying a ticket id", field="actions[0].value")
+    raw_id, _, tier = value.partition(":")
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:  # ids fit in a signed 64-bit column
         raise ApiError(400, "the action's value must carry a ticket id", field="actions[0].value")
     if action_id == "ticket_set_urgency" and tier not in TIERS:
@@ -92,7 +100,7 @@ def actions():
 
 def _command_user(form) -> str | None:
     user = form.get("user_id", "")
-    return user if _USER.match(user) else None
+    return user if _USER.fullmatch(user) else None
 
 
 @bp.post("/commands")

@@ -1,5 +1,6 @@
 """The dashboard in headless Chromium against the app served over HTTP, with seeded tickets:
-login, the charts carry the seeded numbers, filters change them, the oldest tickets link to Slack.
+login, the charts carry the seeded numbers, filters change them, the oldest tickets link to Slack,
+and the page's Content-Security-Policy refuses nothing the page itself needs.
 
 Needs Debian's `chromium` and `chromium-driver` (installed by `make test`).
 """
@@ -57,6 +58,7 @@ def browser(tmp_path):
         pytest.fail("chromium and chromedriver are required: apt-get install -y chromium chromium-driver")
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP refusals are console errors
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
@@ -136,3 +138,7 @@ def test_dashboard_in_chromium(server, browser, settings, tmp_path):
     rows = browser.find_elements(By.CSS_SELECTOR, "#oldest-unanswered tbody tr")
     assert len(rows) == min(expected["facebook_waiting"], 10)
     assert all(" facebook" in row.text for row in rows)
+
+    console = [entry["message"] for entry in browser.get_log("browser")]
+    refused = [message for message in console if "Content Security Policy" in message]
+    assert not refused, f"the dashboard's policy refused part of the page: {refused}"

@@ -197,9 +197,10 @@ def test_deep_nesting_is_refused_by_every_webhook(both):
 def _poison(database_url: str, ticket_id: int) -> None:
     """A mention's extra nested 975 deep, as the generic webhook stored it before the cap."""
     deep = '{"deep": ' + '{"a": ' * 975 + "1" + "}" * 976
-    cast = "CAST(:extra AS json)" if database_url.startswith("postgresql") else ":extra"
+    postgresql = database_url.startswith("postgresql")
+    statement = text("UPDATE mentions SET extra = CAST(:extra AS json) WHERE ticket_id = :id" if postgresql
+                     else "UPDATE mentions SET extra = :extra WHERE ticket_id = :id")  # fmt: skip
     with transaction(database_url) as session:
-        statement = text(f"UPDATE mentions SET extra = {cast} WHERE ticket_id = :id")
         session.execute(statement, {"extra": deep, "id": ticket_id})
 
 

@@ -114,7 +114,14 @@ def test_frames_cut_anywhere_come_out_whole_and_in_order():
         ]
 
 
-@pytest.mark.parametrize("data", [HEADER.pack(MAX_FRAME + 1), HEADER.pack(3) + b"{{{"], ids=["oversized", "not JSON"])
+NESTED = b"[" * 100_000 + b"]" * 100_000  # within MAX_FRAME, far past the interpreter's recursion limit
+
+
+@pytest.mark.parametrize(
+    "data",
+    [HEADER.pack(MAX_FRAME + 1), HEADER.pack(3) + b"{{{", HEADER.pack(len(NESTED)) + NESTED],
+    ids=["oversized", "not JSON", "nested 100000 deep"],
+)
 def test_a_frame_that_is_too_big_or_not_json_is_refused(data):
     with pytest.raises(FrameError):
         FrameReader().feed(data)
@@ -173,6 +180,20 @@ def test_a_request_that_is_not_rows_is_answered_with_an_error_and_the_connection
         sock.sendall(frame(_rows(intake.dialect, "after-bad")))
         assert len(read_frame(sock)["ids"]) == 1
     assert _stored(database_url) == {"after-bad"}
+
+
+def test_a_nested_frame_drops_only_its_own_connection_and_the_writer_goes_on(writer_loop, database_url, clients):
+    path, _, intake = writer_loop
+    client = clients(path, 10)
+    assert len(client.submit(_rows(intake.dialect, "before-nested")).ids) == 1  # a connection open throughout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as hostile:
+        hostile.settimeout(10)
+        hostile.connect(path)
+        hostile.sendall(HEADER.pack(len(NESTED)) + NESTED)
+        assert hostile.recv(1) == b""  # a bad frame: that connection is closed, as for bytes that are not JSON
+    assert len(client.submit(_rows(intake.dialect, "after-nested")).ids) == 1
+    assert len(clients(path, 10).submit(_rows(intake.dialect, "new-connection")).ids) == 1
+    assert _stored(database_url) == {"before-nested", "after-nested", "new-connection"}
 
 
 def test_rows_whose_sender_hung_up_are_still_committed(writer_loop, database_url, clients):

@@ -1,4 +1,5 @@
-"""The Slack stand-in through slack_sdk: Slack's shapes, faults, the page, and its signed buttons."""
+"""The Slack stand-in through slack_sdk: Slack's shapes, faults, the page, and its signed buttons
+(also clicked in headless Chromium, as the page's script posts them)."""
 
 import json
 import re
@@ -6,6 +7,9 @@ from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from slack_sdk.errors import SlackApiError
 
 from tests.slack_support import (  # noqa: F401  (fixtures)
@@ -17,6 +21,7 @@ from tests.slack_support import (  # noqa: F401  (fixtures)
     standin,
     web_client,
 )
+from tests.test_dashboard_browser import browser  # noqa: F401  (fixture)
 from workers import deliver
 
 
@@ -27,8 +32,16 @@ def _get(url: str) -> str:
 
 def _post_form(url: str, fields: dict) -> str:
     request = Request(url, data=urlencode(fields).encode(), method="POST")
-    with urlopen(request, timeout=10) as answer:  # follows the 303 back to the page
+    with urlopen(request, timeout=10) as answer:
         return answer.read().decode()
+
+
+def _post_json(url: str, fields: dict) -> dict:
+    """As the page's script posts a button or a command."""
+    request = Request(url, data=json.dumps(fields).encode(), headers={"Content-Type": "application/json"},
+                      method="POST")  # fmt: skip
+    with urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
 
 
 def test_web_api_shapes(api_standin):
@@ -88,17 +101,36 @@ def test_page_escapes_and_its_buttons_post_signed_actions(settings, app_config, 
     channel, ts = match.groups()
     fields = {"channel": channel, "ts": ts, "user": "U0CLICKER", "block_id": f"ticket:{ticket_id}",
               "action_id": "ticket_claim", "value": str(ticket_id)}  # fmt: skip
-    after = _post_form(standin + "/_standin/click", fields)
-    assert "ticket_claim: HTTP 200" in after
+    after = _post_json(standin + "/_standin/click", fields)
+    assert after["status"] == 200 and after["notice"].startswith("ticket_claim: HTTP 200")
     ticket = get_ticket(settings.database_url, ticket_id)
     assert (ticket.status, ticket.claimed_by) == ("claimed", "U0CLICKER")
     fields.update(action_id="ticket_set_urgency", selected=f"{ticket_id}:high", value="")
-    assert "ticket_set_urgency: HTTP 200" in _post_form(standin + "/_standin/click", fields)
+    assert "ticket_set_urgency: HTTP 200" in _post_json(standin + "/_standin/click", fields)["notice"]
     assert get_ticket(settings.database_url, ticket_id).urgency == "high"
     deliver.drain(["#support"])
     assert "Claimed by <span class=\"mention\">@U0CLICKER</span>" in _get(standin + "/")
 
 
 def test_page_slash_command_shows_the_ephemeral_answer(settings, jobs, standin):
-    page = _post_form(standin + "/_standin/command", {"text": "sla", "user": "U0LEAD"})
+    answer = _post_json(standin + "/_standin/command", {"text": "sla", "user": "U0LEAD"})
+    assert answer["status"] == 200 and "Open tickets:" in answer["answer"]
+    page = _get(standin + "/")
     assert "/earshot sla -&gt; HTTP 200" in page and "Open tickets:" in page
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the page's script is what is tested here
+def test_the_pages_buttons_and_command_work_in_chromium(settings, app_config, jobs, standin, browser):  # noqa: F811
+    ticket_id = open_ticket(settings.database_url, app_config)
+    deliver.drain(["#support"])
+    browser.get(standin + "/?user=U0BROWSER")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Claim']").click()
+    WebDriverWait(browser, 10).until(lambda d: "notice=ticket_claim" in d.current_url)
+    assert "ticket_claim: HTTP 200" in browser.find_element(By.CSS_SELECTOR, ".notice").text
+    assert get_ticket(settings.database_url, ticket_id).claimed_by == "U0BROWSER"
+    command = browser.find_element(By.CSS_SELECTOR, "form[action='/_standin/command'] input[name=text]")
+    command.send_keys("sla")
+    browser.find_element(By.CSS_SELECTOR, "form[action='/_standin/command'] button").click()
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "/earshot sla -> HTTP 200" in d.find_element(By.TAG_NAME, "body").text  # the page reloads
+    )

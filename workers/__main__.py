@@ -20,7 +20,7 @@ from redis.exceptions import RedisError  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
 from rq.cron import CronScheduler  # noqa: E402
 
-from core.logs import configure_logging  # noqa: E402
+from core.logs import configure_logging, mask_url  # noqa: E402
 from core.settings import ConfigError  # noqa: E402
 from workers import queues  # noqa: E402
 from workers.context import app_context  # noqa: E402
@@ -103,7 +103,8 @@ def main(argv: list[str]) -> int:
     try:
         ROLES[argv[0]]()
     except RedisError as error:
-        print(f"earshot: Redis at {queues.redis_url()} is unreachable: {type(error).__name__}", file=sys.stderr)
+        where = mask_url(queues.redis_url())
+        print(f"earshot: Redis at {where} is unreachable: {type(error).__name__}", file=sys.stderr)
         return 1
     return 0
 

@@ -6,6 +6,13 @@ Implements the methods Earshot uses with Slack's JSON shapes, keeps messages
 in memory, creates channels on first use, and can be told to fail
 (`POST /_standin/faults`). The page at `/` shows channels and threads; its
 buttons post signed interactivity payloads to the app's `/slack/actions`.
+
+The stand-in signs whatever its page sends, so no other web site may make it
+send anything: it answers only to loopback host names (a DNS-rebinding name
+is refused), and its `/_standin/*` posts take JSON only, with an `Origin` and
+`Sec-Fetch-Site`, when a browser sends them, naming the stand-in itself. An
+HTML form on another site cannot send JSON, and a script there cannot either
+without a CORS preflight, which the stand-in never grants.
 """
 
 import argparse
@@ -17,9 +24,9 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, jsonify, redirect, render_template, request
+from flask import Flask, abort, jsonify, make_response, redirect, render_template, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from integrations.slack import signature
@@ -28,6 +35,7 @@ from integrations.slack.render import mrkdwn
 BOT_USER = "UEARSHOTBOT"
 DEFAULT_AGENT = "U0AGENT01"
 FORWARD_TIMEOUT = 5
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -193,6 +201,32 @@ def _params() -> dict:
     return params
 
 
+def _foreign_refusal():
+    """None for a request of the stand-in's own page or of a local program; else the refusal.
+    Local programs (tests, tools) send no Origin; a browser always does with a POST."""
+    hostname = urlsplit("//" + request.host).hostname or ""
+    if hostname not in LOOPBACK_NAMES and not hostname.endswith(".localhost"):
+        return jsonify(error="the stand-in answers on loopback names only (127.0.0.1, localhost)"), 403
+    if request.method != "POST" or not request.path.startswith("/_standin/"):
+        return None
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return jsonify(error="a request from another site"), 403
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != request.host_url.rstrip("/"):
+        return jsonify(error="a request from another site"), 403
+    if not request.is_json:
+        return jsonify(error="send JSON (Content-Type: application/json)"), 415
+    return None
+
+
+def _json_fields() -> dict[str, str]:
+    """The posted JSON object, whose values are strings."""
+    fields = request.get_json(silent=True)
+    if not isinstance(fields, dict) or not all(isinstance(value, str) for value in fields.values()):
+        abort(make_response(jsonify(error="send a JSON object of strings"), 400))
+    return fields
+
+
 def _fault_response(fault: Fault):
     if fault.status == 429:
         return jsonify(ok=False, error="ratelimited"), 429, {"Retry-After": str(fault.retry_after)}
@@ -246,6 +280,7 @@ def create_standin_app(app_url: str, signing_secret: str) -> Flask:
     app = Flask(__name__)
     app.jinja_env.filters["mrkdwn"] = mrkdwn
     app.config["WORKSPACE"] = ws
+    app.before_request(_foreign_refusal)
 
     @app.route("/api/<method>", methods=["GET", "POST"])
     def web_api(method):
@@ -295,13 +330,15 @@ def create_standin_app(app_url: str, signing_secret: str) -> Flask:
 
     @app.post("/_standin/click")
     def click():
-        form = request.form
+        """A button or select of the page: {channel, ts, user, block_id, action_id, value | selected};
+        answers {"status": the app's HTTP status, "notice": what the page shows}."""
+        form = _json_fields()
         user = form.get("user") or DEFAULT_AGENT
         with ws.lock:
             message = ws.find(form.get("channel", ""), form.get("ts", ""))
             name = ws.names.get(form.get("channel", ""))
         if message is None:
-            return redirect("/?notice=message+not+found", 303)
+            return jsonify(status=None, notice="message not found"), 404
         action = {"action_id": form.get("action_id", ""), "block_id": form.get("block_id", "")}
         if form.get("selected"):
             action.update(type="static_select", selected_option={"value": form["selected"]})
@@ -309,22 +346,24 @@ def create_standin_app(app_url: str, signing_secret: str) -> Flask:
             action.update(type="button", value=form.get("value", ""))
         payload = block_actions_payload({"id": form["channel"], "name": name}, message, user, action)
         status, text = _forward(app_url, signing_secret, "/slack/actions", {"payload": json.dumps(payload)})
-        return redirect("/?" + urlencode({"notice": f"{action['action_id']}: HTTP {status} {text[:200]}"}), 303)
+        return jsonify(status=status, notice=f"{action['action_id']}: HTTP {status} {text[:200]}")
 
     @app.post("/_standin/command")
     def command():
-        user = request.form.get("user") or DEFAULT_AGENT
-        fields = {"command": "/earshot", "text": request.form.get("text", ""), "user_id": user,
+        """`/earshot <text>` from the page: {text, user}; the answer joins the page's notices."""
+        form = _json_fields()
+        user = form.get("user") or DEFAULT_AGENT
+        fields = {"command": "/earshot", "text": form.get("text", ""), "user_id": user,
                   "channel_id": "C0COMMANDS", "team_id": "T0STANDIN", "response_url": ""}  # fmt: skip
         status, text = _forward(app_url, signing_secret, "/slack/commands", fields)
         try:
             answer = json.loads(text).get("text", text)
-        except ValueError:
+        except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
             answer = text
         with ws.lock:
             ws.notices.append(f"/earshot {fields['text']} -> HTTP {status}\n{answer}")
             ws.version += 1
-        return redirect("/", 303)
+        return jsonify(status=status, answer=answer)
 
     @app.get("/archives/<cid>/<ts>")
     def archive(cid, ts):
