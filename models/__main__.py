@@ -21,13 +21,14 @@ def classify(stdin=sys.stdin, stdout=sys.stdout, batch_lines: int = 64) -> None:
         valid = [(i, item) for i, item in enumerate(pending) if "error" not in item]
         predictions = clf.predict([item["text"] for _, item in valid]) if valid else []
         for (i, item), p in zip(valid, predictions, strict=True):
-            tier = decide(p, item["text"], followers=None, repeat_contacts=0).tier
+            decision = decide(p, item["text"], followers=None, repeat_contacts=0)
             pending[i] = {
                 "id": item["id"],
                 "complaint": round(p.complaint, 4),
                 "severity": p.severity,
-                "urgency": tier,
-                "needs_reply": p.needs_reply,
+                "urgency": decision.tier,
+                "needs_reply": decision.needs_reply,
+                "signals": decision.signals,
             }
         for item in pending:
             stdout.write(json.dumps(item) + "\n")
@@ -80,6 +81,14 @@ def main(argv=None) -> int:
         "--adapter-steps", type=int, default=None, metavar="N",
         help="batches of adapter (LoRA) training before the heads; 0 keeps the frozen encoder",
     )
+    urgency = commands.add_parser("train-urgency", help="fit the urgency heads into the artifact")
+    urgency.add_argument("--data", type=Path, required=True, help="../shared/data (the real tweets' texts)")
+    urgency.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    urgency.add_argument("--seed", type=int, default=0)
+    urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
+    urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
+    urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
+    urgency_report.add_argument("--baseline", type=Path, help="an earlier artifact, scored alongside")
     report = commands.add_parser("report", help="regenerate EVALUATION.md")
     report.add_argument("--xfincorp", required=True)
     report.add_argument("--airline", required=True)
@@ -102,10 +111,20 @@ def main(argv=None) -> int:
 
         steps = STEPS if args.adapter_steps is None else args.adapter_steps
         heads = train_heads(
-            args.xfincorp, args.airline, args.labels_db, args.seed, args.out, adapter_steps=steps
+            args.xfincorp, args.airline, args.labels_db, args.seed, args.out, adapter_steps=steps,
+            urgency_data=Path(args.xfincorp).parent,  # the urgency heads read the same folder
         )
         print(json.dumps(heads.meta, indent=2, sort_keys=True))
         print(f"wrote {args.out}")
+    elif args.command == "train-urgency":
+        from models.urgency_train import train_urgency
+
+        print(json.dumps(train_urgency(args.data, args.artifact, seed=args.seed), indent=2, sort_keys=True))
+        print(f"wrote {args.artifact}")
+    elif args.command == "urgency-report":
+        from models.urgency_eval import report as urgency_report
+
+        print(urgency_report(args.data, args.out, baseline=args.baseline))
     else:
         from models.report import write_report
 

@@ -14,8 +14,10 @@ import numpy as np
 
 from models import adapter, severity_cues
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
+from models.language import unscored_language
 from models.reply import needs_reply
 from models.text import NORMALIZATION, analysed, normalize
+from models.urgency_data import HARMS, TIER_LABELS
 
 # Measured with bench/bench_model.py on 2 cores: 8-16 is the peak (about 125-130 texts/s), 64
 # falls to about 97, single texts to about 66; a small batch also keeps a worker's memory low.
@@ -29,6 +31,24 @@ class Prediction:
     needs_reply: bool
     embedding: np.ndarray  # float32, L2-normalised; for incident clustering
     severity_cue: str | None = None  # the wording that set the severity, if wording did
+    urgency: ModelUrgency | None = None  # None from an artifact without the urgency heads
+    language: str | None = None  # a language the heads cannot read, when one was recognised
+
+
+@dataclass(frozen=True)
+class ModelUrgency:
+    """The urgency heads' view of a post (``models.urgency_train``); ``models.urgency`` decides."""
+
+    tiers: dict  # P(tier) for each of TIER_LABELS, from the tier head
+    p_critical: float  # from the critical head
+    harm: str  # the likeliest of HARMS
+    harm_probability: float
+    critical_at: float  # P(critical) from which the post is critical
+    evidence_at: float  # P(critical) from which a risk phrase confirms critical
+
+    @property
+    def likeliest(self) -> str:
+        return max(self.tiers, key=self.tiers.get)
 
 
 class Classifier:
@@ -62,21 +82,46 @@ class Classifier:
         complaint = self.heads.complaint.probabilities(vectors)
         severity = self.heads.severity.probabilities(vectors)
         sentiment = self.heads.sentiment.probabilities(vectors)
+        urgency = self._urgency(vectors)
         threshold = self.heads.complaint_threshold
         out = []
         for i, text in enumerate(texts):
             p = float(complaint[i])
             is_complaint = p >= threshold
             rated = severity_cues.decide_severity(severity[i], normalize(text)) if is_complaint else None
+            reply = needs_reply(text, is_complaint, float(sentiment[i, 2]))
+            # The urgency heads learned which posts need nothing: anything else is answered.
+            reply = reply or (urgency[i] is not None and urgency[i].likeliest != "none")
             out.append(
                 Prediction(
                     complaint=p,
                     severity=rated.level if rated else 0,
-                    needs_reply=needs_reply(text, is_complaint, float(sentiment[i, 2])),
+                    needs_reply=reply,
                     embedding=vectors[i],
                     severity_cue=rated.cue if rated else None,
+                    urgency=urgency[i],
+                    language=unscored_language(text),
                 )
             )
+        return out
+
+    def _urgency(self, vectors: np.ndarray) -> list[ModelUrgency | None]:
+        if self.heads.tier is None or self.heads.harm is None or self.heads.critical is None:
+            return [None] * len(vectors)
+        tiers, harms = self.heads.tier.probabilities(vectors), self.heads.harm.probabilities(vectors)
+        critical = self.heads.critical.probabilities(vectors)
+        meta = self.heads.meta["urgency"]
+        out = []
+        for tier_row, harm_row, p_critical in zip(tiers, harms, critical, strict=True):
+            harm = int(np.argmax(harm_row))
+            out.append(ModelUrgency(
+                tiers={label: float(p) for label, p in zip(TIER_LABELS, tier_row, strict=True)},
+                p_critical=float(p_critical),
+                harm=HARMS[harm],
+                harm_probability=float(harm_row[harm]),
+                critical_at=float(meta["critical_at"]),
+                evidence_at=float(meta["evidence_at"]),
+            ))  # fmt: skip
         return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from models.adapter import ADAPTER_FILE
+from models.urgency_data import HARMS, TIER_LABELS
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 WEIGHTS_FILE = "heads.safetensors"
@@ -25,7 +26,11 @@ HEAD_CLASSES = {
     "complaint": [1],  # one logit: P(complaint)
     "severity": [1, 2, 3, 4],  # given a complaint
     "sentiment": ["negative", "neutral", "positive"],
+    "tier": list(TIER_LABELS),  # the urgency heads (models.urgency_train); an older artifact lacks them
+    "harm": list(HARMS),
+    "critical": [1],  # one logit: P(critical)
 }
+URGENCY_HEADS = ("tier", "harm", "critical")
 
 
 @dataclass
@@ -51,6 +56,9 @@ class Heads:
     severity: LinearHead
     sentiment: LinearHead
     meta: dict
+    tier: LinearHead | None = None
+    harm: LinearHead | None = None
+    critical: LinearHead | None = None
 
     @property
     def complaint_threshold(self) -> float:
@@ -62,6 +70,8 @@ class Heads:
         tensors = {}
         for name in HEAD_CLASSES:
             head = getattr(self, name)
+            if head is None:
+                continue
             tensors[f"{name}.weight"] = np.ascontiguousarray(head.weight, dtype=np.float32)
             tensors[f"{name}.bias"] = np.ascontiguousarray(head.bias, dtype=np.float32)
         save_file(tensors, str(directory / WEIGHTS_FILE))
@@ -85,5 +95,6 @@ def load_heads(directory: Path | None = None) -> Heads:
     heads = {
         name: LinearHead(tensors[f"{name}.weight"], tensors[f"{name}.bias"])
         for name in HEAD_CLASSES
+        if f"{name}.weight" in tensors or name not in URGENCY_HEADS
     }
     return Heads(meta=meta, **heads)

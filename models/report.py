@@ -233,3 +233,6 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "",
     ]
     out.write_text("\n".join(lines))
+    from models.urgency_eval import report as urgency_report
+
+    urgency_report(Path(xfincorp).parent, out)  # the urgency section, from the same data folder

@@ -42,9 +42,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from models import adapter
+from models import adapter, urgency_train
 from models.datasets import UNKNOWN, Labelled, concat, embed_cached, read_csv
-from models.heads import ARTIFACT_DIR, HEAD_CLASSES, Heads, LinearHead
+from models.heads import ARTIFACT_DIR, HEAD_CLASSES, Heads, LinearHead, load_heads
 from models.text import NORMALIZATION, normalize
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -208,6 +208,7 @@ def train(
     out_dir=ARTIFACT_DIR,
     encoder=None,
     adapter_steps: int = adapter.STEPS,
+    urgency_data: Path | None = None,
 ) -> Heads:
     from models.encoder import ENCODER_NAME, Encoder
 
@@ -249,4 +250,6 @@ def train(
         adapter.save(trained["tensors"], out_dir)
     elif stale.exists():
         stale.unlink()
-    return heads
+    if urgency_data is not None:  # the urgency heads, on this encoder's embeddings (models.urgency_train)
+        urgency_train.train_urgency(Path(urgency_data), out_dir, encoder, seed)
+    return load_heads(out_dir)

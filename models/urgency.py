@@ -2,14 +2,24 @@
 
 Pure (no torch): the web process imports it to explain and re-check tiers.
 
-1. Base tier from the model. A mention the model calls no complaint (severity 0: P(complaint)
-   under the model's shipped threshold) or under ``complaint_threshold`` is ``low``. Otherwise
-   score = complaint_weight * P(complaint) + severity_weight * severity / 4, and the tier is
-   ``high`` from ``high_score``, ``normal`` from ``normal_score``, else ``low``.
-2. A risk signal in the text (safety risk, legal threat, fraud / account takeover, money taken,
-   service down, time-critical) makes it ``critical`` whatever its tone.
-3. An author with at least ``reach_followers`` followers raises it one tier.
-4. At least ``repeat_contacts`` earlier contacts while the ticket waits raise it one tier.
+1. Base tier from the model's urgency heads (``models.urgency_train``), trained on what a careful
+   support lead would answer first: ``critical`` when the critical head's P(critical) reaches
+   the model's ``critical_at``, else the tier head's likeliest of high, normal, low (a post the heads think needs
+   nothing is ``low`` here; whether it opens a ticket at all is ``needs_reply``). The harm
+   behind it (safety, vulnerable person, security, privacy, money, stranded, outage, legal) is
+   named in the signals.
+2. A built-in risk phrase (``models.signals``: safety risk, legal threat, fraud / account
+   takeover, money taken, service down, time-critical) is evidence, not a verdict: it makes the
+   post critical when P(critical) reaches the lower ``evidence_at``, and otherwise raises it to
+   high. A phrase from the YAML ``urgency.keywords`` makes it critical: the operator said so.
+3. A post in a language the heads cannot read is not scored: it is at least ``normal`` and
+   always answered, with the signal "language xx not scored".
+4. An author with at least ``reach_followers`` followers raises it one tier.
+5. At least ``repeat_contacts`` earlier contacts while the ticket waits raise it one tier.
+
+An artifact without the urgency heads scores as before them: score = complaint_weight *
+P(complaint) + severity_weight * severity / 4, ``high`` from ``high_score``, ``normal`` from
+``normal_score``, else ``low``; any risk phrase makes it ``critical``.
 
 YAML ``urgency:`` keys (all optional; defaults in brackets):
   complaint_threshold  [0.0]   extra floor: P(complaint) below which a complaint stays low
@@ -21,7 +31,7 @@ YAML ``urgency:`` keys (all optional; defaults in brackets):
   repeat_contacts      [1]     earlier contacts from which the tier is raised one step
   negation_window      [3]     words before a keyword searched for a negation (0: off)
   keywords             [{}]    {signal name: [phrases]}: phrases added to a built-in signal, or a
-                               new signal of that name; any such signal makes a mention critical
+                               new signal of that name; any of these phrases makes a mention critical
   disabled_signals     [[]]    built-in signals to switch off (their names as listed in step 2)
 Nonsense raises ValueError("urgency.<key>: <reason>").
 """
@@ -31,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from models.language import platform_language_unscored
 from models.signals import DEFAULT_SIGNALS, CompiledSignals, compile_signals, find_signals
 
 TIERS = ("critical", "high", "normal", "low")
@@ -41,6 +52,7 @@ SEVERITY_NAMES = {1: "no explicit reproach", 2: "disapproval", 3: "accusation", 
 class Decision:
     tier: str
     signals: list[str]
+    needs_reply: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,12 @@ class UrgencyPolicy:
     keywords: dict = field(default_factory=dict)
     disabled_signals: tuple = ()
     compiled: CompiledSignals = field(init=False, repr=False, compare=False)
+    operator: CompiledSignals = field(init=False, repr=False, compare=False)  # the YAML keywords alone
 
     def __post_init__(self):
         # Compiled once per policy: decide() runs per mention.
         object.__setattr__(self, "compiled", compile_signals(self.keywords, self.disabled_signals))
+        object.__setattr__(self, "operator", compile_signals(self.keywords, tuple(DEFAULT_SIGNALS)))
 
     @classmethod
     def from_config(cls, mapping: dict | None) -> UrgencyPolicy:
@@ -160,6 +174,33 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def model_tier(tiers: dict, p_critical: float, critical_at: float, evidence_at: float, phrase: bool) -> str:
+    """Step 1 and the evidence of step 2: ``p_critical`` from the critical head, ``tiers`` the tier
+    head's P(tier) (TIER_LABELS, "none" included) for the rest."""
+    if p_critical >= critical_at or (phrase and p_critical >= evidence_at):
+        return "critical"
+    likeliest = max((t for t in tiers if t != "critical"), key=tiers.get)
+    if phrase and likeliest not in ("critical", "high"):
+        return "high"
+    return likeliest
+
+
+def _base(prediction, text: str, risks: list[str], policy: UrgencyPolicy) -> tuple[str, list[str]]:
+    """The tier from the model and the risk phrases, with the signals that explain it."""
+    urgency = getattr(prediction, "urgency", None)
+    if urgency is None:  # an artifact without the urgency heads
+        return ("critical" if risks else base_tier(prediction.complaint, prediction.severity, policy)), list(risks)
+    tier = model_tier(urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.evidence_at, bool(risks))
+    if tier == "none":
+        tier = "low"
+    if find_signals(text or "", policy.operator, policy.negation_window):
+        tier = "critical"
+    signals = list(risks)
+    if urgency.harm != "none":
+        signals.insert(0, f"harm: {urgency.harm} {urgency.harm_probability:.2f}")
+    return tier, signals
+
+
 def decide(
     prediction,
     text: str,
@@ -167,12 +208,20 @@ def decide(
     followers: int | None,
     repeat_contacts: int,
     policy: UrgencyPolicy = DEFAULT_POLICY,
+    language: str | None = None,
 ) -> Decision:
-    """``prediction`` needs ``complaint`` (0..1), ``severity`` (0..4) and ``severity_cue`` (the
-    wording that set the severity, or None), as a Prediction has."""
+    """``prediction`` needs ``complaint`` (0..1), ``severity`` (0..4), ``severity_cue`` (the
+    wording that set the severity, or None), ``needs_reply`` and, from an artifact with the
+    urgency heads, ``urgency`` and ``language``, as a Prediction has. ``language`` is the
+    platform's tag for the post, where it gives one."""
     risks = detect_signals(text, policy)
-    tier = "critical" if risks else base_tier(prediction.complaint, prediction.severity, policy)
-    signals = list(risks)
+    tier, signals = _base(prediction, text, risks, policy)
+    needs_reply = bool(getattr(prediction, "needs_reply", True))
+    unscored = platform_language_unscored(language) or getattr(prediction, "language", None)
+    if unscored:
+        tier = tier if tier in ("critical", "high") else "normal"
+        needs_reply = True
+        signals.append(f"language {unscored} not scored")
     if followers is not None and followers >= policy.reach_followers:
         tier = bump(tier)
         signals.append(f"reach {_short_count(followers)} followers")
@@ -185,4 +234,4 @@ def decide(
         if cue := prediction.severity_cue:
             severity += f' ("{cue}")'
         signals.append(severity)
-    return Decision(tier, signals)
+    return Decision(tier, signals, needs_reply)

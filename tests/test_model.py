@@ -21,7 +21,7 @@ FIXTURE = [COMPLAINT, PRAISE, QUESTION, ""]
 # artifact's hash; re-measure these then (python -c "from models.classifier import ...") and
 # update them together with SHIPPED_VERSION (a change to models/severity_cues.py bumps its VERSION
 # and so SHIPPED_VERSION too), after checking that the answers are still sensible.
-SHIPPED_VERSION = "minilm-l6-v2+heads-7c8e469d+cues-v1"
+SHIPPED_VERSION = "minilm-l6-v2+heads-9d106573+cues-v1"
 # The complaint's severity is 3 (accusation) from its wording, "you charged".
 STABLE = {COMPLAINT: (0.9646, 3), PRAISE: (0.0396, 0), QUESTION: (0.3172, 0)}
 
@@ -156,8 +156,8 @@ def test_cli_classify_round_trips_json_lines():
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["a", None, "c", "d", "e"]
     assert "error" in out[1] and out[1]["line"] == 2 and "error" in out[3]
-    assert set(out[0]) == {"id", "complaint", "severity", "urgency", "needs_reply"}
-    assert out[0]["complaint"] > 0.5 and out[0]["urgency"] == "critical"  # charged twice
+    assert set(out[0]) == {"id", "complaint", "severity", "urgency", "needs_reply", "signals"}
+    assert out[0]["complaint"] > 0.5 and out[0]["urgency"] == "high"  # charged twice: money at high (URGENCY.md)
     assert out[2]["urgency"] == "critical"
     assert out[4]["needs_reply"] is False and out[4]["urgency"] == "low"
 

@@ -209,10 +209,11 @@ def triage_inbound(session: Session, batch: _Batch, mention: Mention, prediction
         followers=mention.author_followers,
         repeat_contacts=repeat,
         policy=config.urgency,
+        language=mention.language,
     )
     mention.complaint = float(prediction.complaint)
     mention.severity = int(prediction.severity)
-    mention.needs_reply = bool(prediction.needs_reply)
+    mention.needs_reply = decision.needs_reply
     mention.urgency = decision.tier
     mention.signals = list(decision.signals)
     mention.embedding = np.asarray(prediction.embedding, dtype=np.float16).tobytes()

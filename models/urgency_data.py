@@ -1,0 +1,79 @@
+"""The urgency data sets (labelling guide: ``models/data/URGENCY.md``): a tier and a harm
+category per post, on real tweets (labelled by key; their texts stay in ``../shared/data``)
+and on hand-written posts."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TIER_LABELS = ("critical", "high", "normal", "low", "none")  # "none": nothing to answer
+HARMS = ("safety", "vulnerable", "security", "privacy", "money", "stranded", "outage", "legal", "none")
+DATA_DIR = Path(__file__).parent / "data"
+REAL = DATA_DIR / "urgency_real.csv"
+WRITTEN = DATA_DIR / "urgency_written.csv"
+WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
+_KEY_COLUMN = {"twcs_5000.csv": "tweet_id", "airline_tweets.csv": "tweet_id", "xfincorp.csv": None}
+
+
+@dataclass
+class UrgencySet:
+    texts: list[str]
+    tier: np.ndarray  # index into TIER_LABELS
+    harm: np.ndarray  # index into HARMS
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, idx) -> UrgencySet:
+        idx = np.asarray(idx, dtype=int)
+        return UrgencySet([self.texts[i] for i in idx], self.tier[idx], self.harm[idx], self.source)
+
+
+def _labels(rows: list[dict], where: str) -> tuple[np.ndarray, np.ndarray]:
+    tiers, harms = [], []
+    for number, row in enumerate(rows, start=2):
+        if row["tier"] not in TIER_LABELS or row["harm"] not in HARMS:
+            raise ValueError(f"{where}:{number}: tier {row['tier']!r} / harm {row['harm']!r} not in the guide")
+        tiers.append(TIER_LABELS.index(row["tier"]))
+        harms.append(HARMS.index(row["harm"]))
+    return np.array(tiers, dtype=int), np.array(harms, dtype=int)
+
+
+def read_written(path: Path = WRITTEN) -> UrgencySet:
+    """Hand-written posts: ``text,tier,harm,industry``."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    tier, harm = _labels(rows, str(path))
+    return UrgencySet([row["text"] for row in rows], tier, harm, Path(path).stem)
+
+
+def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
+    with open(Path(data_dir) / file, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        column = _KEY_COLUMN[file]
+        return {(row[column] if column else str(n)): row["text"] for n, row in enumerate(reader)}
+
+
+def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
+    """Real tweets of ``split`` (train or test): ``file,key,tier,harm,split``, texts joined from
+    the files under ``data_dir`` (``../shared/data``)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [row for row in csv.DictReader(fh) if row["split"] == split]
+    texts_of = {file: _texts_by_key(data_dir, file) for file in {row["file"] for row in rows}}
+    tier, harm = _labels(rows, str(path))
+    texts = [texts_of[row["file"]][row["key"]] for row in rows]
+    return UrgencySet(texts, tier, harm, f"real-{split}")
+
+
+def concat(parts: list[UrgencySet]) -> UrgencySet:
+    return UrgencySet(
+        [t for p in parts for t in p.texts],
+        np.concatenate([p.tier for p in parts]),
+        np.concatenate([p.harm for p in parts]),
+        "+".join(p.source for p in parts),
+    )
