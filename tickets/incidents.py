@@ -9,6 +9,7 @@ there, so two workers, or a restarted one, grow one incident rather than two.
 Nothing here commits: the caller does.
 """
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -19,7 +20,7 @@ from core.config import AppConfig, IncidentConfig
 from integrations.slack import incident_messages, outbox
 from store.schema import Incident, IncidentMember, Mention, Ticket
 from tickets import lifecycle
-from triage.incidents import Cluster, ClusterIndex, forms_incident, volume_rise
+from triage.incidents import Cluster, ClusterIndex, Growth, forms_incident, volume_rise
 
 WEEK = timedelta(days=7)
 VOLUME_CHECK_EVERY = timedelta(minutes=1)  # of event time, per brand: the check is a few count queries
@@ -87,10 +88,14 @@ def _load(session: Session, config: IncidentConfig) -> ClusterIndex:
         .where(Mention.created_at > newest - config.window)
         .order_by(Mention.created_at, Mention.id)
     )
+    incident_of = {}
     for row in rows:
-        cluster = index.add(row.id, _vector(row.embedding), row.brand, f"{row.source}:{row.author_id}", row.created_at)
-        if cluster is not None and row.incident_id is not None:
-            cluster.incident_id = row.incident_id
+        index.add(row.id, _vector(row.embedding), row.brand, f"{row.source}:{row.author_id}", row.created_at)
+        if row.incident_id is not None:
+            incident_of[row.id] = row.incident_id
+    for cluster in index.clusters.values():  # the incident most of its members were counted in
+        known = Counter(incident_of[m] for m in cluster.members if m in incident_of)
+        cluster.incident_id = max(known, key=lambda i: (known[i], i)) if known else None
     return index
 
 
@@ -130,27 +135,39 @@ def _observe(session: Session, mention: Mention, ticket: Ticket | None, config: 
     if not settings.enabled or ticket is None or not mention.needs_reply or mention.embedding is None:
         return None
     index = _index(session, settings)
-    cluster = index.add(mention.id, _vector(mention.embedding), mention.brand, author_key(mention), mention.created_at)
-    incident = _similar(session, cluster, mention, config) if cluster is not None else None
+    grown = index.add(mention.id, _vector(mention.embedding), mention.brand, author_key(mention), mention.created_at)
+    incident = None
+    for growth in grown:  # the mention's own cluster first, if it is in one
+        found = _similar(session, growth, mention, config)
+        if mention.id in growth.cluster.members:
+            incident = found
     if incident is None and settings.volume.enabled:
         incident = _volume(session, mention, config, volume)
     return incident
 
 
-def _similar(session: Session, cluster: Cluster, mention: Mention, config: AppConfig) -> Incident | None:
+def _similar(session: Session, growth: Growth, mention: Mention, config: AppConfig) -> Incident | None:
+    """A cluster that grew: its new members join its incident, or it forms one with all of them."""
+    cluster = growth.cluster
     if cluster.incident_id is not None:
         incident = session.get(Incident, cluster.incident_id)
         if incident is None:  # the database was emptied under this process
             forget()
             return None
-        members = [mention]
+        joined = growth.mention_ids
     elif forms_incident(cluster, config.incidents.min_authors):
         incident = _open_similar(session, cluster, config.incidents)
-        incident = incident or _new(session, "similar", mention.brand, mention.created_at)
+        if incident is None:
+            incident = _new(session, "similar", cluster.brand, cluster.first_seen)
+            session.flush()
         cluster.incident_id = incident.id
-        members = list(session.scalars(select(Mention).where(Mention.id.in_(list(cluster.members)))))
+        joined = tuple(cluster.members)
     else:
         return None
+    if joined == (mention.id,):
+        members = [mention]
+    else:
+        members = list(session.scalars(select(Mention).where(Mention.id.in_(joined)).order_by(Mention.created_at)))
     incident.centroid = np.asarray(cluster.centroid, dtype=np.float16).tobytes()
     _add_members(session, incident, members, config)
     return incident
