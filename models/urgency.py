@@ -216,7 +216,8 @@ def decide(
     platform's tag for the post, where it gives one."""
     risks = detect_signals(text, policy)
     tier, signals = _base(prediction, text, risks, policy)
-    needs_reply = bool(getattr(prediction, "needs_reply", True))
+    # Whatever the reply rules said, a post judged critical or high is answered.
+    needs_reply = bool(getattr(prediction, "needs_reply", True)) or tier in ("critical", "high")
     unscored = platform_language_unscored(language) or getattr(prediction, "language", None)
     if unscored:
         tier = tier if tier in ("critical", "high") else "normal"

@@ -90,9 +90,16 @@ CRITICAL_POSTS = {
     "security": "@mobilo someone moved my number to a new sim last night and now they're resetting my bank logins",
     "privacy": "@medicly your app just showed me another patient's test results and home address",
     "stranded": "@skyjet my 9 year old was flying alone and your staff can't tell me where she is now",
+    "money": "@paywise my salary went in this morning and you've frozen the whole account, rent leaves tomorrow",
+    "legal": "@telco I've reported you to the ombudsman and trading standards today",
     "outage": "@payterm none of our card machines have taken a payment since 9am, the whole shop is turning "
               "people away",
 }
+DENIALS = [  # alarming words denied or asked about: never critical
+    "@acme no fraud here, just a question about your transfer fees",
+    "@acme luckily nobody was hurt, but the parcel was three days late",
+    "@acme is the smart lock safe to use with young kids around?",
+]
 CALM_POSTS = [
     "@velocar love the new colour options!",
     "@warmhome thanks, engineer came and all sorted",
@@ -115,6 +122,23 @@ def test_the_shipped_heads_call_plain_words_critical(clf):
     predictions = clf.predict(texts)
     tiers = [decide(p, t, followers=None, repeat_contacts=0).tier for p, t in zip(predictions, texts, strict=True)]
     assert tiers.count("critical") >= len(texts) - 1, dict(zip(CRITICAL_POSTS, tiers, strict=True))
+
+
+def test_critical_posts_are_always_answered(clf):
+    texts = list(CRITICAL_POSTS.values())
+    for text, prediction in zip(texts, clf.predict(texts), strict=True):
+        d = decide(prediction, text, followers=None, repeat_contacts=0)
+        assert d.needs_reply or d.tier not in ("critical", "high"), (text, d)
+
+
+def test_denied_harm_is_not_critical(clf):
+    for text, prediction in zip(DENIALS, clf.predict(DENIALS), strict=True):
+        assert decide(prediction, text, followers=None, repeat_contacts=0).tier != "critical", text
+
+
+def test_a_decided_critical_post_opens_a_ticket_even_when_the_reply_rules_say_no():
+    d = decision(urgency(critical=0.9, none=0.1), needs_reply=False)
+    assert d.tier == "critical" and d.needs_reply
 
 
 def test_the_shipped_heads_leave_calm_posts_calm(clf):
