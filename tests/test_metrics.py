@@ -11,19 +11,43 @@ from tests.conftest import mention, post_generic
 from tests.seeding import seed_breach, seed_ticket
 
 
-def scrape(client) -> dict[tuple[str, tuple], float]:
+class Samples(dict):
+    """(name, labels) -> value, and the names of the families exported, samples or not."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.families: set[str] = set()
+
+    def exports(self, name: str) -> bool:
+        return any(n == name for n, _ in self) or any(name.startswith(family) for family in self.families)
+
+
+def scrape(client) -> Samples:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
-    samples = {}
+    samples = Samples()
     for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        samples.families.add(family.name)
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
 
 
 def value(samples, name, **labels) -> float:
+    """The sample's value; a series of an exported family that has no sample yet reads 0 (Prometheus
+    omits a labelled counter until it moves), but a family that is not exported at all fails."""
+    assert samples.exports(name), f"{name} is not exported"
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_value_fails_on_a_metric_that_is_not_exported():
+    """The reader itself can fail, so the == 0 checks above and below are not vacuous."""
+    import pytest
+
+    with pytest.raises(AssertionError, match="not exported"):
+        value(Samples({("earshot_redis_up", ()): 1.0}), "earshot_no_such_metric")
+    assert value(Samples({("earshot_x_total", (("a", "1"),)): 2.0}), "earshot_x_total", a="2") == 0.0
 
 
 def test_mentions_received_move_when_mentions_arrive(client):
