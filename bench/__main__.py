@@ -14,6 +14,7 @@ BENCHMARKS = {
     "model": "bench.bench_model",
     "pipeline": "bench.bench_pipeline",
     "slack": "bench.bench_slack",
+    "storm": "bench.bench_storm",
     "sla": "bench.bench_sla",
     "load": "bench.bench_load",
 }

@@ -42,7 +42,17 @@ from bench.bench_model import DEFAULT_DATA, customer_texts, raw_throughput
 from bench.bench_pipeline import _start
 from bench.bench_sla import CONFIG as SLA_CONFIG
 from bench.bench_sla import _breached_tickets, _make_due_again, _time_sweeps
-from bench.harness import REDIS_BENCH_URL, ROOT, free_port, gunicorn, load, percentile, scratch_database, wait_for_http
+from bench.harness import (
+    REDIS_BENCH_URL,
+    ROOT,
+    environ,
+    free_port,
+    gunicorn,
+    load,
+    percentile,
+    scratch_database,
+    wait_for_http,
+)
 from core.config import ModelConfig, parse_config
 from core.settings import DEV_SLACK_SIGNING_SECRET, DEV_WEBHOOK_SECRET
 from integrations.platforms.generic import sign
@@ -555,18 +565,13 @@ def _measure(url: str, sla) -> dict:
 
 @contextmanager
 def _environment(**values):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    context.reset()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with environ(values):
+        os.environ.update(values)
         context.reset()
+        try:
+            yield
+        finally:
+            context.reset()
 
 
 def part_two(tmpdir: str) -> dict:

@@ -19,7 +19,7 @@ from urllib.request import urlopen
 from redis import Redis
 from rq import Worker
 
-from bench.harness import REDIS_BENCH_URL, ROOT, scratch_database
+from bench.harness import REDIS_BENCH_URL, ROOT, environ, scratch_database
 from core.config import load_config
 from core.timeutil import utcnow
 from integrations.slack.standin import start_standin_in_thread
@@ -134,9 +134,9 @@ def run() -> dict:
     standin_url, server = start_standin_in_thread("http://127.0.0.1:9", SIGNING_SECRET)
     env = {"REDIS_URL": redis_url, "SLACK_STANDIN_PORT": standin_url.rsplit(":", 1)[1],
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": "", "EARSHOT_CONFIG": ""}  # fmt: skip
-    saved = {key: os.environ.get(key) for key in env}
     try:
-        with tempfile.TemporaryDirectory() as tmpdir, scratch_database("sqlite", tmpdir) as url:
+        with environ((*env, "DATABASE_URL")), tempfile.TemporaryDirectory() as tmpdir, \
+                scratch_database("sqlite", tmpdir) as url:
             os.environ.update(env, DATABASE_URL=url)
             worker = _worker({**env, "DATABASE_URL": url})
             try:
@@ -151,11 +151,6 @@ def run() -> dict:
                 worker.wait(timeout=30)
     finally:
         server.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         release_redis()
     return results
 

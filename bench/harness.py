@@ -18,6 +18,20 @@ REDIS_BENCH_URL = os.environ.get("EARSHOT_BENCH_REDIS", "redis://127.0.0.1:6379/
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@contextmanager
+def environ(keys):
+    """Restores the environment variables ``keys`` as they were, whatever the block set."""
+    saved = {key: os.environ.get(key) for key in keys}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from core.config import TIERS
 from core.timeutil import utcnow
 from integrations.slack.client import thread_url
+from integrations.slack.episodes import delivery_status
 from service import auth, charts
 from store import reports
 from store.db import read_session
@@ -151,6 +152,12 @@ def _oldest(session, filters, now, settings):
     return items
 
 
+def _redis(settings):
+    from workers import queues
+
+    return queues.connection(settings.redis_url)
+
+
 def _selected() -> tuple[dict[str, str], str]:
     chosen = {name: request.args.get(name, "").strip() for name in FILTERS}
     if any("\x00" in value for value in chosen.values()):  # PostgreSQL refuses NUL in text
@@ -187,6 +194,7 @@ def page():
             "source_panels": source_panels,
             "overall": overall,
             "oldest": _oldest(session, filters, now, settings),
+            "slack": delivery_status(session, _redis(settings), now),
             "agents": reports.agent_counts(session, now - count * step, filters),
             "ages": AGES,
             "refresh": REFRESH_SECONDS,

@@ -7,6 +7,11 @@ Load balancers that should only judge the web process itself probe
 `/healthz?scope=web`, which leaves classification out. Under gunicorn,
 `intake` says whether the shared intake writer answers: without it no webhook
 can be accepted.
+
+`slack` is "failing" when a Slack message has failed for over a minute or
+Slack refuses a channel (integrations.slack.episodes); it is reported but does
+not make /healthz answer 503: Slack is an outside service, restarting Earshot
+does not fix it, and Earshot keeps every message meanwhile. Alert on the field.
 """
 
 from datetime import timedelta
@@ -17,8 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.timeutil import utcnow
+from integrations.slack.episodes import delivery_status
 from service import intake
-from store.db import get_engine
+from store.db import get_engine, read_session
 from store.schema import Mention
 from workers import queues
 
@@ -36,6 +42,15 @@ def _oldest_unprocessed(url: str):
         return True, oldest
     except SQLAlchemyError:
         return False, None
+
+
+def _slack(settings) -> dict:
+    """Slack delivery, reported beside the parts (it never turns /healthz red)."""
+    try:
+        with read_session(settings.database_url) as session:
+            return delivery_status(session, queues.connection(settings.redis_url), utcnow()).as_health()
+    except SQLAlchemyError:
+        return {"slack": "unknown"}
 
 
 def _redis_ok(url: str | None) -> bool:
@@ -60,5 +75,6 @@ def healthz():
         waited = utcnow() - oldest if oldest else timedelta(0)
         parts["classification"] = "stalled" if waited > STALLED_AFTER else "ok"
         extra["oldest_unprocessed_seconds"] = round(waited.total_seconds(), 1)
+        extra.update(_slack(settings))
     healthy = all(value == "ok" for value in parts.values())
     return jsonify(status="ok" if healthy else "degraded", **parts, **extra), 200 if healthy else 503

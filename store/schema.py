@@ -184,16 +184,19 @@ class SlaAlert(Base):
 
 
 class SlackMessage(Base):
-    """The Slack outbox: every message Earshot means to send, sent in priority order."""
+    """The Slack outbox: every message Earshot means to send; per channel by lane, then priority, then age."""
 
     __tablename__ = "slack_messages"
-    __table_args__ = (Index("ix_slack_messages_queue", "channel", "sent_at", "priority", "id"),)
+    __table_args__ = (Index("ix_slack_messages_queue", "channel", "sent_at", "lane", "priority", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(191), unique=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(96))
+    # integrations.slack.rules: lane 0 new (parents), 1 conversation, 2 alerts, 3 reminders, 4 digests;
+    # priority is the ticket's tier within a lane.
+    lane: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     priority: Mapped[int] = mapped_column(SmallInteger, default=2)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
@@ -201,6 +204,8 @@ class SlackMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # gave up: Slack refused it for good
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a failed row's backoff
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)  # first failure of this streak
     slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)

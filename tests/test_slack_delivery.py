@@ -134,14 +134,16 @@ def test_escalation_pings_on_call_and_links_the_thread(settings, app_config, job
     assert f"/archives/{get_ticket(settings.database_url, ticket_id).slack_channel_id}/p" in text
 
 
-def test_refused_message_is_given_up_without_blocking_the_channel(settings, app_config, jobs, standin):
+def test_a_parent_slack_refuses_as_malformed_goes_in_a_simpler_form(settings, app_config, jobs, standin):
     first, second = open_ticket(settings.database_url, app_config), open_ticket(settings.database_url, app_config)
     add_fault(standin, method="chat.postMessage", status=200, error="invalid_blocks", count=1)
     deliver.drain(["#support"])
-    [posted] = parents(standin, "#support")
-    assert posted["metadata"]["event_payload"]["ticket_id"] == str(second)
-    [failed] = _rows(settings.database_url, ticket_id=first, kind="parent")
-    assert failed.failed_at is not None and failed.last_error == "invalid_blocks"
+    simpler, full = parents(standin, "#support")
+    assert [m["metadata"]["event_payload"]["ticket_id"] for m in (simpler, full)] == [str(first), str(second)]
+    assert "Slack refused the full message (invalid_blocks)" in json.dumps(simpler["blocks"])
+    assert [b["type"] for b in simpler["blocks"]] == ["context", "section", "actions"], "the buttons stay"
+    [row] = _rows(settings.database_url, ticket_id=first, kind="parent")
+    assert row.failed_at is None and row.sent_at is not None and row.payload["delivery"]["form"] == "plain"
 
 
 def test_commit_enqueues_delivery_and_pending_repair_finds_the_rest(settings, app_config, jobs, redis_url):

@@ -3,7 +3,7 @@
   python -m workers model       the classification worker (loads the model once)
   python -m workers io          Slack delivery
   python -m workers sla         SLA checks at their deadlines, then maintenance jobs
-  python -m workers scheduler   the periodic jobs (run exactly one per deployment)
+  python -m workers scheduler   the periodic jobs (one leads at a time; a second one stands by)
 
 Both workers are RQ SimpleWorkers: jobs run in the worker process itself. The
 model worker must: PyTorch is not fork-safe once its thread pools start, and a
@@ -18,13 +18,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from redis.exceptions import RedisError  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
-from rq.cron import CronScheduler  # noqa: E402
 
 from core.logs import configure_logging, mask_url  # noqa: E402
 from core.settings import ConfigError  # noqa: E402
 from workers import queues  # noqa: E402
 from workers.context import app_context  # noqa: E402
-from workers.periodic import PERIODIC_JOBS  # noqa: E402
+from workers.periodic import leader_scheduler, register_all  # noqa: E402
 
 
 def _function(dotted: str):
@@ -73,17 +72,9 @@ def run_sla_worker(burst: bool = False) -> None:
 
 
 def run_scheduler() -> None:
-    scheduler = CronScheduler(connection=queues.connection(), logging_level="WARNING")
-    for job in PERIODIC_JOBS:
-        scheduler.register(
-            _function(job.func),
-            job.queue,
-            interval=job.every_seconds,
-            job_timeout=job.timeout,
-            ttl=job.every_seconds * 2,  # a periodic run that waited past its next turn is dropped, not piled up
-            result_ttl=0,
-            name=job.name,
-        )
+    # Several may run: one leads (a lease in Redis) and enqueues, the others stand by.
+    scheduler = leader_scheduler(queues.connection(), logging_level="WARNING")
+    register_all(scheduler, _function)
     scheduler.start()
 
 

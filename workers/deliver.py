@@ -11,21 +11,31 @@ outbox rows asks for a dispatcher with a Redis flag, so at most one is queued.
 `deliver_channel` sends what one channel may send now and schedules itself
 for later; `deliver_pending` is the periodic repair. Per channel, Redis holds
 a lock (two workers never drain one channel), a "not before" time (pacing,
-Retry-After, backoff) and a "dirty" flag (work arrived while another worker
-held the lock).
+Retry-After) and a "dirty" flag (work arrived while another worker held the
+lock): so the pace holds across processes and hosts. A failed message waits
+out its own backoff in the database and lets the rest of its channel pass.
+
+Failures are followed per channel (integrations.slack.episodes): the first
+failure starts an episode, the next success ends it (after a long one, what
+waits in backoff is retried at once); people are told once per episode, in the
+escalation channel (at once when Slack refuses a channel, after a minute
+otherwise), and again when it works again.
 """
 
 import contextlib
 import hashlib
+import logging
 import math
 import time
+import uuid
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from integrations.slack import episodes, outbox, rules
 from integrations.slack.client import web_client
-from integrations.slack.delivery import has_ready, pending_channels, send_next
-from store.db import session_for
+from integrations.slack.delivery import has_ready, next_retry_in, pending_channels, retry_now, send_next
+from store.db import session_for, transaction
 from workers import queues
 from workers.context import app_context
 
@@ -37,7 +47,9 @@ DISPATCH_JOB = "workers.deliver.dispatch"
 DISPATCH_FLAG = "earshot:slack:dispatch-queued"
 DISPATCH_BUDGET_SECONDS = 45.0  # under the slack queue's job timeout; a successor takes over
 IDLE_POLL_SECONDS = 0.25  # how soon new work is noticed while the loop waits on paced channels
+RETRY_HORIZON_SECONDS = 30.0  # a backoff ending this soon is waited for; later ones are left to deliver_pending
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+log = logging.getLogger(__name__)
 
 
 class ChannelGate:
@@ -45,7 +57,7 @@ class ChannelGate:
         digest = hashlib.sha1(channel.encode()).hexdigest()[:16]
         self.redis = redis
         self.keys = {name: f"earshot:slack:{name}:{digest}" for name in ("lock", "not_before", "dirty", "scheduled")}
-        self.token = f"{time.time_ns()}"
+        self.token = uuid.uuid4().hex
 
     def acquire(self) -> bool:
         return bool(self.redis.set(self.keys["lock"], self.token, nx=True, px=LOCK_MS))
@@ -94,12 +106,65 @@ def _step(gate: ChannelGate, channel: str, settings) -> float | None:
     time.sleep(wait)
     outcome = send_next(settings.database_url, web_client(settings), channel)
     if outcome.status == "idle":
-        return None
-    pauses = {"sent": SEND_INTERVAL_SECONDS, "rate_limited": outcome.wait_seconds, "retry": outcome.wait_seconds}
+        return _retry_wait(settings, channel)
+    # A failed call counts against the channel's pace; the message itself waits out its own backoff.
+    pauses = {"sent": SEND_INTERVAL_SECONDS, "rate_limited": outcome.wait_seconds, "retry": SEND_INTERVAL_SECONDS}
     gate.pause(pauses.get(outcome.status, 0.0))
+    observe(gate.redis, outcome, settings)
     with session_for(settings.database_url) as session:
         more = has_ready(session, channel)
-    return gate.wait_seconds() if more else None
+    return gate.wait_seconds() if more else _retry_wait(settings, channel)
+
+
+def _retry_wait(settings, channel: str) -> float | None:
+    """Seconds until a message of the channel comes out of its backoff, if that is soon."""
+    with session_for(settings.database_url) as session:
+        wait = next_retry_in(session, channel)
+    return wait if wait is not None and wait <= RETRY_HORIZON_SECONDS else None
+
+
+def _notice(settings, about: str, text: str, key: str, mentions: bool = True) -> None:
+    slack = app_context()[1].slack
+    where = rules.notice_channel(about, slack.default_channel, slack.escalation_channel)
+    with transaction(settings.database_url) as session:
+        outbox.queue_notice(session, where, text, key, slack.escalation_mentions if mentions else ())
+
+
+def _maybe_notice(redis, settings, episode: episodes.Episode, now: float) -> None:
+    if not rules.should_notice(now - episode.since, episode.refused, episode.noticed):
+        return
+    slack = app_context()[1].slack
+    text = episodes.failing_text(episode, slack.default_channel, slack.escalation_channel)
+    _notice(settings, episode.channel, text, f"failing:{episode.key}")
+    episodes.mark_noticed(redis, episode)
+
+
+def observe(redis, outcome, settings) -> None:
+    """Follow failure episodes from one outcome; bookkeeping never fails a delivery."""
+    if not outcome.channel:
+        return
+    now = time.time()
+    try:
+        if outcome.status == "sent":
+            ended = episodes.end(redis, outcome.channel)
+            if ended is not None and now - ended.since >= rules.NOTICE_AFTER_SECONDS:
+                # Back after an outage: what waits in backoff goes now, in every channel (Slack fails as a
+                # whole more often than one channel). A short episode (one message Slack keeps failing
+                # on, between successes) does not cut that message's backoff short.
+                retry_now(settings.database_url, None if not ended.refused else outcome.channel)
+            if ended is not None:
+                if ended.noticed:
+                    _notice(settings, outcome.channel, episodes.recovered_text(ended, now),
+                            f"recovered:{ended.key}", mentions=False)  # fmt: skip
+        elif outcome.failure in ("transient", "workspace", "refused"):
+            refused = outcome.failure != "transient"
+            _maybe_notice(redis, settings, episodes.record_failure(redis, outcome.channel, outcome.error or "", refused,
+                                                                   now), now)  # fmt: skip
+        if outcome.status == "failed" and outcome.persistent:
+            text = episodes.given_up_text(outcome.channel, outcome.ticket_id, outcome.error)
+            _notice(settings, outcome.channel, text, f"given-up:{outcome.message_id}")
+    except Exception:
+        log.warning("could not follow a Slack delivery failure", exc_info=True)
 
 
 def deliver_channel(channel: str, follow_up: bool = False) -> float | None:
@@ -199,11 +264,18 @@ def _dispatch_loop(settings, redis) -> int:
 
 
 def deliver_pending() -> int:
-    """Periodic repair: a dispatcher for undelivered rows (after a lost job or a Redis restart)."""
+    """Periodic repair: a dispatcher for undelivered rows (after a lost job or a Redis restart, or
+    once a message's backoff is over); and the notice of a failure episode that has lasted."""
     settings, _ = app_context()
     channels = pending_channels(settings.database_url)
     if channels:
         request_dispatch(settings.redis_url)
+    try:
+        redis, now = queues.connection(settings.redis_url), time.time()
+        for episode in episodes.running(redis):
+            _maybe_notice(redis, settings, episode, now)
+    except RedisError:
+        pass
     return len(channels)
 
 

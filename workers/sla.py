@@ -129,7 +129,10 @@ def _announce(session: Session, ticket: Ticket, alert: rules.Alert, now: datetim
             data={"clock": alert.clock, "deadline_at": iso(due), "sequence": alert.sequence},
         )
     )
-    outbox.queue_thread_note(session, ticket, text, key)
+    if alert.kind == "reminder":  # coalesced: one waits per ticket, a summary when many wait in the channel
+        outbox.queue_reminder(session, ticket, text, key, alert.clock)
+    else:  # warnings and breaches go after new tickets and what people said, before reminders
+        outbox.queue_thread_note(session, ticket, text, key, note="alert")
     if alert.kind == "breach":
         outbox.queue_escalation(session, ticket, f"{text} Channel {ticket.channel}, source {ticket.source}.", key)
 

@@ -169,3 +169,71 @@ def note_message(text: str, prefix: str = "") -> Message:
     lead = prefix + " " if prefix else ""
     body = lead + fit(text, SECTION_LIMIT - len(lead))
     return Message(text=lead + fit(text, FALLBACK_LIMIT), blocks=[SectionBlock(text=_text(body)).to_dict()])
+
+
+def _cut(markup: str, limit: int) -> str:
+    """Cut Earshot's own (already escaped) markup to `limit`, never inside an entity or a link."""
+    if len(markup) <= limit:
+        return markup
+    cut = markup[: limit - len(TRUNCATED)]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    if cut.rfind("&") > cut.rfind(";"):
+        cut = cut[: cut.rfind("&")]
+    return cut + TRUNCATED
+
+
+def _block_texts(message: Message) -> list[str]:
+    texts = []
+    for block in message.blocks:
+        if block.get("type") in ("section", "header") and isinstance(block.get("text"), dict):
+            texts.append(block["text"].get("text", ""))
+        elif block.get("type") == "context":
+            texts.append(" ".join(e.get("text", "") for e in block.get("elements", []) if isinstance(e, dict)))
+    return [text for text in texts if text.strip()]
+
+
+def in_form(message: Message, form: str, note: str | None = None) -> Message:
+    """`message` in a delivery form (integrations.slack.rules: "full" as rendered, "plain": one
+    section with the same text and the buttons, "text": text alone), led by Earshot's `note` about
+    its delivery (plain words, escaped here)."""
+    lead = f":warning: {escape(note)}" if note else ""
+    if form == "full":
+        if not lead:
+            return message
+        context = ContextBlock(elements=[_text(lead[:CONTEXT_LIMIT])]).to_dict()
+        return Message(text=f"{lead} {message.text}", blocks=[context, *message.blocks])
+    body = "\n".join(_block_texts(message)) or message.text
+    if form == "plain":
+        blocks = [SectionBlock(text=_text(_cut(body, SECTION_LIMIT))).to_dict()]
+        if lead:
+            blocks.insert(0, ContextBlock(elements=[_text(lead[:CONTEXT_LIMIT])]).to_dict())
+        blocks += [block for block in message.blocks if block.get("type") == "actions"]
+        return Message(text=f"{lead} {message.text}".strip(), blocks=blocks)
+    return Message(text=_cut("\n".join(filter(None, (lead, body))), SECTION_LIMIT), blocks=[])
+
+
+CLOCK_NAMES = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
+SUMMARY_SHOWN = 25
+
+
+def _late(seconds: float) -> str:
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
+
+
+def reminder_summary(channel: str, items: list[tuple[Ticket, str, datetime, str | None]], now: datetime) -> Message:
+    """One reminder for many overdue tickets: `items` are (ticket, clock, its deadline, thread URL or None),
+    most urgent first."""
+    headline = (f"SLA reminder: {len(items)} ticket{'s' if len(items) != 1 else ''} in {escape(channel)} "
+                f"still waiting past their deadlines.")  # fmt: skip
+    lines = []
+    for ticket, clock, due, url in items[:SUMMARY_SHOWN]:
+        name = link(url, f"#{ticket.id}") or f"#{ticket.id}"
+        what = CLOCK_NAMES.get(clock, escape(clock))
+        late = _late((now - due).total_seconds())
+        lines.append(f"• {name} {escape(ticket.urgency or 'normal')} · {what} {late} late")
+    if len(items) > SUMMARY_SHOWN:
+        lines.append(f"… and {len(items) - SUMMARY_SHOWN} more")
+    body = _cut("\n".join([headline, *lines]), SECTION_LIMIT)
+    return Message(text=headline, blocks=[SectionBlock(text=_text(body)).to_dict()])

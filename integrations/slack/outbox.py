@@ -9,24 +9,41 @@ periodic `workers.deliver.deliver_pending` finds the rows.
 
 Parent messages and updates are rendered at delivery time from the ticket as
 it is then, so several changes before a delivery become one `chat.update`.
+
+Each row has a lane (integrations.slack.rules): per channel, a ticket's parent
+goes before what people said in threads, which goes before SLA warnings and
+breaches, which go before reminders. Reminders coalesce (`queue_reminder`): at
+most one waits per ticket, and when several wait in a channel the next ones are
+summed up in one message, so a breach storm cannot bury a new ticket.
 """
 
 import logging
 import uuid
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from core.config import TIERS
+from core.timeutil import utcnow
+from integrations.slack import rules
+from integrations.slack.rules import (  # noqa: F401  (the kinds, re-exported)
+    CHANNEL,
+    ESCALATION,
+    INCIDENT,
+    INCIDENT_UPDATE,
+    NOTE,
+    NOTICE,
+    PARENT,
+    REMINDERS,
+    UPDATE,
+)
 from store.schema import SlackMessage, Ticket
 
 log = logging.getLogger(__name__)
 
-PRIORITY = {tier: rank for rank, tier in enumerate(TIERS)}  # lower is sooner
-PARENT, UPDATE, NOTE, ESCALATION = "parent", "update", "note", "escalation"
-INCIDENT, INCIDENT_UPDATE = "incident", "incident_update"  # rendered from the Incident row at delivery
-CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
+PRIORITY = {tier: rank for rank, tier in enumerate(TIERS)}  # lower is sooner, within a lane
 _TOUCHED = "earshot.slack.channels"
+ABSORBED = "absorbed into a reminder summary"
 
 
 def priority(ticket: Ticket) -> int:
@@ -40,6 +57,8 @@ def _touch(session: Session, channel: str) -> None:
 def _queue(session: Session, message: SlackMessage) -> None:
     """Add `message` unless one with its key waits in this session; one already stored is
     dropped at the flush (_drop_stored), so queueing many costs one query, not one each."""
+    if message.lane is None:
+        message.lane = rules.lane(message.kind)
     pending = (m for m in session.new if isinstance(m, SlackMessage))
     if all(m.dedupe_key != message.dedupe_key for m in pending):
         session.add(message)
@@ -54,7 +73,8 @@ def _drop_stored(session: Session, _flush_context, _instances) -> None:
             session.expunge(new[key])
 
 
-def _add(session: Session, ticket: Ticket, kind: str, channel: str, key: str, payload: dict | None = None) -> None:
+def _add(session: Session, ticket: Ticket, kind: str, channel: str, key: str, payload: dict | None = None,
+         note: str = "conversation") -> None:  # fmt: skip
     if ticket.id is None:
         session.flush()
     _queue(
@@ -64,6 +84,7 @@ def _add(session: Session, ticket: Ticket, kind: str, channel: str, key: str, pa
             ticket_id=ticket.id,
             kind=kind,
             channel=channel,
+            lane=rules.lane(kind, note),
             priority=priority(ticket),
             payload=payload or {},
         ),
@@ -99,9 +120,89 @@ def queue_ticket_update(session: Session, ticket: Ticket) -> None:
         _touch(session, ticket.channel)
 
 
-def queue_thread_note(session: Session, ticket: Ticket, text: str, key: str) -> None:
-    """A message in the ticket's thread; `text` is escaped at delivery, so it may quote customers."""
-    _add(session, ticket, NOTE, ticket.channel, f"note:{key}", {"text": text})
+def queue_thread_note(session: Session, ticket: Ticket, text: str, key: str, note: str = "conversation") -> None:
+    """A message in the ticket's thread; `text` is escaped at delivery, so it may quote customers.
+    `note` is its lane: "conversation" (what people said), "alert" (an SLA warning or breach)."""
+    _add(session, ticket, NOTE, ticket.channel, f"note:{key}", {"text": text}, note)
+
+
+def _waiting_reminders(session: Session, channel: str) -> list[SlackMessage]:
+    """The channel's reminder rows that no delivery has started on, locked (PostgreSQL). A row a
+    delivery is claiming right now is skipped, not waited for: it is on its way, and waiting would
+    invert the lock order of the claim (message, then ticket) against ours (ticket, then message)."""
+    return list(
+        session.scalars(
+            select(SlackMessage)
+            .where(
+                SlackMessage.channel == channel,
+                SlackMessage.lane == rules.REMINDER,
+                SlackMessage.sent_at.is_(None),
+                SlackMessage.failed_at.is_(None),
+                SlackMessage.attempts == 0,
+            )
+            .order_by(SlackMessage.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def _rewrite(session: Session, row: SlackMessage, **values) -> bool:
+    """Change a waiting row unless a delivery has claimed it meanwhile (then it goes as it was)."""
+    changed = session.execute(
+        update(SlackMessage)
+        .where(SlackMessage.id == row.id, SlackMessage.attempts == 0, SlackMessage.sent_at.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row)
+    return changed.rowcount == 1
+
+
+def queue_reminder(session: Session, ticket: Ticket, text: str, key: str, clock: str,
+                   threshold: int = rules.REMINDER_SUMMARY_AT) -> str:  # fmt: skip
+    """An SLA reminder, coalesced (rules.reminder_action); returns what became of it.
+
+    The ticket's own waiting reminder takes the new text; else the channel's waiting summary
+    takes the ticket; else a note is queued in the thread while fewer than `threshold` wait;
+    else a summary starts, absorbing them. Delivery renders a summary from its tickets as they
+    are then, leaving out those answered meanwhile."""
+    session.flush()
+    waiting = _waiting_reminders(session, ticket.channel)
+    notes = [row for row in waiting if row.kind == NOTE]
+    own = next((row for row in notes if row.ticket_id == ticket.id), None)
+    summary = next((row for row in waiting if row.kind == REMINDERS), None)
+    action = rules.reminder_action(own is not None, summary is not None, len(notes), threshold)
+    payload = {"text": text, "reminder": {"clock": clock}}
+    listed = summary.payload.get("tickets", []) if summary is not None else []
+    if action == rules.REPLACE and _rewrite(session, own, payload=payload):
+        pass
+    elif action == rules.JOIN_SUMMARY and [ticket.id, clock] in listed:
+        pass  # its next reminder while the summary waits: the summary already names it
+    elif action == rules.JOIN_SUMMARY and _rewrite(session, summary, payload={"tickets": [*listed, [ticket.id, clock]]}):
+        pass
+    elif action == rules.START_SUMMARY:
+        entries = []
+        for row in notes:
+            entry = [row.ticket_id, (row.payload.get("reminder") or {}).get("clock", clock)]
+            if _rewrite(session, row, sent_at=utcnow(), last_error=ABSORBED):
+                entries.append(entry)
+        message = SlackMessage(dedupe_key=f"reminders:{ticket.channel}:{key}"[:191], kind=REMINDERS,
+                               channel=ticket.channel, lane=rules.REMINDER, priority=priority(ticket),
+                               payload={"tickets": [*entries, [ticket.id, clock]]})  # fmt: skip
+        _queue(session, message)
+    else:
+        action = rules.QUEUE_NOTE
+        _add(session, ticket, NOTE, ticket.channel, f"note:{key}", payload, "reminder")
+    _touch(session, ticket.channel)
+    return action
+
+
+def queue_notice(session: Session, channel: str, text: str, key: str, mentions: list[str] | tuple = ()) -> None:
+    """Earshot's own word about delivery (a channel Slack refuses, an outage, its end), in the new
+    lane of `channel`; `text` is escaped at delivery, `mentions` are Earshot's markup."""
+    payload = {"text": text, "mentions": list(mentions)}
+    _queue(session, SlackMessage(dedupe_key=f"notice:{key}"[:191], ticket_id=None, kind=NOTICE, channel=channel,
+                                 lane=rules.NEW, priority=0, payload=payload))  # fmt: skip
 
 
 def queue_escalation(session: Session, ticket: Ticket, text: str, key: str) -> None:
@@ -117,7 +218,7 @@ def queue_channel_message(session: Session, channel: str, text: str, key: str) -
     """A message to `channel` about no single ticket; sent after every ticket's messages there.
     `text` is escaped at delivery."""
     message = SlackMessage(dedupe_key=f"channel:{key}"[:191], ticket_id=None, kind=CHANNEL, channel=channel,
-                           priority=len(TIERS), payload={"text": text})  # fmt: skip
+                           lane=rules.BACKGROUND, priority=len(TIERS), payload={"text": text})  # fmt: skip
     _queue(session, message)
 
 
