@@ -28,7 +28,6 @@ def classify(stdin=sys.stdin, stdout=sys.stdout, batch_lines: int = 64) -> None:
                 "severity": p.severity,
                 "urgency": decision.tier,
                 "needs_reply": decision.needs_reply,
-                "signals": decision.signals,
             }
         for item in pending:
             stdout.write(json.dumps(item) + "\n")

@@ -156,7 +156,7 @@ def test_cli_classify_round_trips_json_lines():
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert [o["id"] for o in out] == ["a", None, "c", "d", "e"]
     assert "error" in out[1] and out[1]["line"] == 2 and "error" in out[3]
-    assert set(out[0]) == {"id", "complaint", "severity", "urgency", "needs_reply", "signals"}
+    assert set(out[0]) == {"id", "complaint", "severity", "urgency", "needs_reply"}
     assert out[0]["complaint"] > 0.5 and out[0]["urgency"] == "high"  # charged twice: money at high (URGENCY.md)
     assert out[2]["urgency"] == "critical"
     assert out[4]["needs_reply"] is False and out[4]["urgency"] == "low"
