@@ -216,8 +216,9 @@ def decide(
     platform's tag for the post, where it gives one."""
     risks = detect_signals(text, policy)
     tier, signals = _base(prediction, text, risks, policy)
-    # Whatever the reply rules said, a post judged critical or high is answered.
-    needs_reply = bool(getattr(prediction, "needs_reply", True)) or tier in ("critical", "high")
+    # Whatever the reply rules said, a post judged critical is answered. (A risk phrase alone, which
+    # raises a post to high, does not: "the crew on my flight today were wonderful" needs nothing.)
+    needs_reply = bool(getattr(prediction, "needs_reply", True)) or tier == "critical"
     unscored = platform_language_unscored(language) or getattr(prediction, "language", None)
     if unscored:
         tier = tier if tier in ("critical", "high") else "normal"
