@@ -94,6 +94,14 @@ class IncidentConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long personal data is kept (tickets.erasure purges it, keeping the counts); None: forever."""
+
+    resolved: timedelta | None = None  # after a ticket is resolved
+    not_complaint: timedelta | None = None  # after a mention that opened no ticket, or a ticket closed as one
+
+
+@dataclass(frozen=True)
 class AppConfig:
     slack: SlackConfig
     routes: tuple[Route, ...]
@@ -102,6 +110,7 @@ class AppConfig:
     urgency: object  # models.urgency.UrgencyPolicy
     raw: dict
     incidents: IncidentConfig = field(default_factory=IncidentConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
 
 DEFAULT_POLICIES = {
@@ -322,7 +331,19 @@ def _incidents(r: _Reader, raw) -> IncidentConfig:
     )
 
 
-SECTIONS = ("slack", "routes", "sla", "model", "urgency", "incidents", "digest")
+def _retention(r: _Reader, raw) -> RetentionConfig:
+    raw = r.mapping(raw, "retention")
+    r.unknown(raw, ("resolved", "not_complaint"), "retention")
+    kept = {}
+    for key in ("resolved", "not_complaint"):
+        if raw.get(key) is not None:
+            kept[key] = r.duration(raw[key], f"retention.{key}")
+            if kept[key] < timedelta(days=1):
+                r.fail(f"retention.{key}", "must be at least 1d")
+    return RetentionConfig(**kept)
+
+
+SECTIONS = ("slack", "routes", "sla", "model", "urgency", "incidents", "digest", "retention")
 
 
 def parse_config(raw, source: str = "<config>") -> AppConfig:
@@ -343,6 +364,7 @@ def parse_config(raw, source: str = "<config>") -> AppConfig:
         urgency=urgency,
         raw=raw,
         incidents=_incidents(r, raw.get("incidents")),
+        retention=_retention(r, raw.get("retention")),
     )
 
 

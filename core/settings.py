@@ -8,6 +8,7 @@ to something else.
 """
 
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse, urlsplit
 
@@ -131,7 +132,7 @@ def load_settings(env=None) -> Settings:
         # One without the other would leave /webhooks/meta answering 404 with no hint why.
         raise ConfigError("META_APP_SECRET and META_VERIFY_TOKEN must be set together (or neither)")
     tokens = tuple(t.strip() for t in env.get("EARSHOT_API_TOKENS", "").split(",") if t.strip())
-    if any(len(t) < 16 for t in tokens):
+    if any(len(split_api_token(t)[1]) < 16 for t in tokens):
         raise ConfigError("EARSHOT_API_TOKENS entries must be at least 16 characters long")
     config_path = _optional(env, "EARSHOT_CONFIG")
     if config_path and not os.path.isfile(config_path):
@@ -154,3 +155,17 @@ def load_settings(env=None) -> Settings:
         production=production,
         secure_cookies=_boolean(env, "EARSHOT_SECURE_COOKIES", production),
     )
+
+
+API_TOKEN_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,48}")
+DEFAULT_TOKEN_NAME = "api"
+
+
+def split_api_token(entry: str) -> tuple[str, str]:
+    """An EARSHOT_API_TOKENS entry as (name, token): `name:token` names who uses it (recorded as the
+    actor of what they do through the API); a bare token is named "api". A bare token therefore must
+    not look like `name:rest` (a name of letters, digits, `_.@-`, then a colon)."""
+    name, sep, token = entry.partition(":")
+    if sep and token and API_TOKEN_NAME.fullmatch(name):
+        return name, token
+    return DEFAULT_TOKEN_NAME, entry

@@ -17,12 +17,12 @@ from core.config import TIERS
 from core.timeutil import iso, parse_duration, parse_instant, utcnow
 from integrations.slack.client import thread_url
 from service import jsonbody
-from service.auth import bearer_refusal
+from service.auth import api_actor, bearer_refusal
 from service.errors import ApiError
 from store import reports
 from store.db import read_session, session_for
 from store.schema import Incident
-from tickets import incidents
+from tickets import authors, erasure, incidents
 from tickets.serialize import ticket_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -274,6 +274,20 @@ def resolve_incident(incident_id: str):
             raise ApiError(404, f"no incident {incident_id}")
         if incident.status == "resolved":
             raise ApiError(409, f"incident {incident_id} is already resolved")
-        answered = incidents.resolve(session, incident, answer.strip(), "api", utcnow(), current_app.config["EARSHOT"])
+        answered = incidents.resolve(session, incident, answer.strip(), api_actor(), utcnow(),
+                                     current_app.config["EARSHOT"])  # fmt: skip
         session.commit()
         return jsonify(id=str(incident.id), status=incident.status, answered_tickets=answered)
+
+
+@bp.delete("/customers/<source>/<path:author_id>")
+def erase_customer(source: str, author_id: str):
+    """Erase every mention of a customer and of their linked handles (tickets.erasure); 202 with counts.
+    Running it again erases nothing more and answers zeros."""
+    handle = authors.parse_handle(f"{source}:{author_id}")
+    if handle is None or any(ord(c) < 32 for c in source + author_id):
+        raise _bad("author_id", "a source (at most 32 characters) and an author id (at most 255)")
+    with session_for(current_app.config["SETTINGS"].database_url) as session:
+        erased = erasure.erase_customer(session, handle, api_actor(), utcnow())
+        session.commit()
+    return jsonify(mentions=erased.mentions, tickets=erased.tickets), 202

@@ -11,15 +11,31 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import abort, current_app, jsonify, request, session
+from flask import abort, current_app, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
+
+from core.settings import split_api_token
 
 SESSION_LIFETIME = timedelta(hours=12)
 _BEARER = "bearer "
 
 
+def _named_tokens() -> tuple[tuple[str, str], ...]:
+    return tuple(split_api_token(entry) for entry in current_app.config["SETTINGS"].api_tokens)
+
+
 def _tokens() -> tuple[str, ...]:
-    return current_app.config["SETTINGS"].api_tokens
+    return tuple(token for _, token in _named_tokens())
+
+
+def token_name(candidate: str) -> str | None:
+    """The name of the token `candidate` is (see core.settings.split_api_token), None when it is
+    none; compared with every token in constant time."""
+    found = None
+    for name, token in _named_tokens():
+        if hmac.compare_digest(candidate.encode(), token.encode()):
+            found = name
+    return found
 
 
 def _fingerprint(token: str) -> str:
@@ -48,9 +64,15 @@ def bearer_refusal():
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith(_BEARER):
         return _refuse("missing bearer token: send 'Authorization: Bearer <token>'")
-    if not valid_token(header[len(_BEARER) :].strip()):
+    name = token_name(header[len(_BEARER) :].strip())
+    if name is None:
         return _refuse("invalid token")
+    g.api_actor = name  # who does what through the API, as recorded in ticket events and erasures
     return None
+
+
+def api_actor() -> str:
+    return getattr(g, "api_actor", None) or "api"
 
 
 def logged_in() -> bool:

@@ -1,6 +1,7 @@
 """Webhook receivers: X, Meta and the generic signed webhook. Thin: the
 adapters under integrations/platforms verify and parse."""
 
+import logging
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -10,6 +11,9 @@ from integrations.platforms.mention import PayloadError, SignatureError, storabl
 from service import jsonbody
 from service.errors import ApiError
 from service.intake import accept, expect_mentions, no_more_mentions
+from store.db import transaction
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 bp.teardown_request(no_more_mentions)
@@ -37,6 +41,23 @@ def _accepted(mentions, status: int):
     accepted = len(saved.ids) if saved else 0
     duplicates = saved.duplicates if saved else 0
     return jsonify(accepted=accepted, duplicates=duplicates), status
+
+
+def _erase_deleted(posts: list[tuple[str, str]]) -> None:
+    """Deletions are applied in the request (an indexed lookup and a few updates), after the
+    mentions of the same payload are stored, so a post created and deleted in one payload ends
+    erased. A failure answers 503, so that the platform delivers the deletion again."""
+    if not posts:
+        return
+    from core.timeutil import utcnow
+    from tickets import erasure
+
+    try:
+        with transaction(_settings().database_url) as session:
+            erasure.erase_deleted_posts(session, posts, utcnow())
+    except Exception:
+        log.exception("could not apply platform deletions", extra={"posts": len(posts)})
+        raise ApiError(503, "deletions could not be applied now; deliver them again") from None
 
 
 def _checked(check, *args):
@@ -87,8 +108,11 @@ def x_webhook():
     consumer, oauth2 = _x_secrets()
     body = request.get_data(cache=True)
     _checked(x.verify, body, request.headers, consumer, oauth2)
-    mentions = _checked(x.parse, _load_json(body))
-    return _accepted(mentions, 200)
+    payload = _load_json(body)
+    mentions = _checked(x.parse, payload)
+    answer = _accepted(mentions, 200)
+    _erase_deleted(x.deletions(payload))
+    return answer
 
 
 def _meta_settings():
@@ -117,5 +141,8 @@ def meta_webhook():
     settings = _meta_settings()
     body = request.get_data(cache=True)
     _checked(meta.verify, body, request.headers.get("X-Hub-Signature-256"), settings.meta_app_secret)
-    mentions = _checked(meta.parse, _load_json(body))
-    return _accepted(mentions, 200)
+    payload = _load_json(body)
+    mentions = _checked(meta.parse, payload)
+    answer = _accepted(mentions, 200)
+    _erase_deleted(meta.deletions(payload))
+    return answer

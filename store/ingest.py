@@ -106,9 +106,12 @@ FROM json_to_recordset(%(rows)s) AS r(source varchar(32), external_id varchar(25
     author_followers bigint, created_at timestamp, url text, in_reply_to varchar(255),
     conversation_id varchar(255), brand varchar(255), language varchar(16), extra text,
     received_at timestamp, signals text)
+WHERE NOT EXISTS (SELECT 1 FROM mention_tombstones t WHERE t.source = r.source AND t.external_id = r.external_id)
 ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
 """
-# WHERE true: without it SQLite would read ON CONFLICT as part of a join.
+# A post its author deleted before it reached us (a tombstone, tickets.erasure) is not stored: it
+# counts as a duplicate. A WHERE is needed anyway: without one SQLite would read ON CONFLICT as
+# part of a join.
 _INSERT_SQLITE = """
 INSERT INTO mentions (source, external_id, author_id, text, direction, author_handle, author_name,
     author_followers, created_at, url, in_reply_to, conversation_id, brand, language, extra,
@@ -122,7 +125,9 @@ SELECT json_extract(value, '$.source'), json_extract(value, '$.external_id'),
     json_extract(value, '$.brand'), json_extract(value, '$.language'),
     json_extract(value, '$.extra'), json_extract(value, '$.received_at'),
     json_extract(value, '$.signals')
-FROM json_each(:rows) WHERE true
+FROM json_each(:rows)
+WHERE NOT EXISTS (SELECT 1 FROM mention_tombstones t WHERE t.source = json_extract(value, '$.source')
+    AND t.external_id = json_extract(value, '$.external_id'))
 ON CONFLICT (source, external_id) DO NOTHING RETURNING source, external_id, id
 """
 _INSERTS = {"postgresql": _INSERT_POSTGRESQL, "sqlite": _INSERT_SQLITE}

@@ -97,6 +97,10 @@ class Mention(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
     model_version: Mapped[str | None] = mapped_column(String(64))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # Erasure (tickets.erasure): the text, author fields, url, embedding and extra are gone; the row stays
+    # so that counts, clocks and de-duplication by (source, external_id) stay.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    erased_reason: Mapped[str | None] = mapped_column(String(16))  # deleted | request | retention
 
     ticket: Mapped["Ticket | None"] = relationship(back_populates="mentions")
 
@@ -282,3 +286,15 @@ class Label(Base):
     value: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class MentionTombstone(Base):
+    """A platform deletion of a post Earshot had not stored: a later copy of it is refused at intake."""
+
+    __tablename__ = "mention_tombstones"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_mention_tombstones_source_external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now, index=True)

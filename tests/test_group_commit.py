@@ -229,7 +229,7 @@ def test_the_written_out_inserts_name_every_column_in_order(dialect):
 
 
 def test_the_postgresql_record_has_each_columns_type():
-    record = _listed(ingest._INSERT_POSTGRESQL, "AS r(", ")\nON CONFLICT")
+    record = _listed(ingest._INSERT_POSTGRESQL, "AS r(", ")\nWHERE NOT EXISTS")
     table = Mention.__table__
     for name, (column, kind) in zip(ingest._ROW_COLUMNS, (term.split(" ", 1) for term in record), strict=True):
         assert column == name

@@ -260,6 +260,11 @@ def _observe_for_incidents(session: Session, observed: list[tuple[Mention, Ticke
 def _triage(session: Session, mentions: list[Mention], predictions: dict, classifier, config: AppConfig) -> None:
     """Triage `mentions` in posting order, then look for incidents among them."""
     incidents.load_window(session, config.incidents)  # as it was before them: observe adds them one by one
+    # Read again, locked: a mention erased while the model read it (its author deleted it) opens nothing.
+    _fresh(session, select(Mention).where(Mention.id.in_([m.id for m in mentions])).with_for_update())
+    for mention in [m for m in mentions if m.erased_at is not None]:
+        mention.processed_at = mention.processed_at or utcnow()
+    mentions = [m for m in mentions if m.erased_at is None]
     batch = _Batch(session, mentions, config)
     observed = []
     for mention in mentions:

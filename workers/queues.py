@@ -26,7 +26,7 @@ JOB_MODULES = {
     CLASSIFY: ("workers.classify",),
     SLACK: ("workers.deliver",),
     SLA: ("workers.sla",),
-    MAINTENANCE: ("workers.maintenance", "workers.digest"),
+    MAINTENANCE: ("workers.maintenance", "workers.digest", "workers.retention"),
 }
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -25,6 +25,7 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 # A visitor's text post arrives as item "status" on some API versions, "post" on others.
 FEED_ITEMS = ("comment", "post", "status")
 FEED_VERBS = ("add", "edited")  # remove, hide, reactions and likes carry no words to answer
+REMOVE = "remove"  # the author deleted the comment or post: Earshot erases its copy (deletions)
 INSTAGRAM_FIELDS = ("comments", "live_comments")
 
 
@@ -92,7 +93,7 @@ def _feed_change(value: dict, page_id: str, sent_at: datetime | None, where: str
 
 def _instagram_comment(value: dict, account_id: str, sent_at: datetime | None, where: str) -> IncomingMention | None:
     text = _text(value, "text")
-    if text is None:
+    if text is None or value.get("verb") == REMOVE:
         return None
     author = value.get("from")
     author_id = _id(author, "id", f"{where}from.", required=True)
@@ -155,3 +156,36 @@ def parse(payload) -> list[IncomingMention]:
     return [
         mention for index, entry in enumerate(entries) for mention in _entry_mentions(kind, entry, f"entry[{index}].")
     ]
+
+
+def _removed(kind: str, field, value) -> tuple[str, str] | None:
+    """The post or comment a change says was removed, as (source, id); None for any other change."""
+    if not isinstance(value, dict) or value.get("verb") != REMOVE:
+        return None
+    if kind == "page" and field == "feed" and value.get("item") in FEED_ITEMS:
+        key = "comment_id" if value.get("item") == "comment" else "post_id"
+        source = "facebook"
+    elif kind == "instagram" and field in INSTAGRAM_FIELDS:
+        key, source = "id", "instagram"
+    else:
+        return None
+    found = value.get(key)
+    found = str(found) if isinstance(found, str | int) and not isinstance(found, bool) else ""
+    return (source, found) if found.strip() and len(found) <= 255 else None
+
+
+def deletions(payload) -> list[tuple[str, str]]:
+    """Page `feed` changes with verb `remove` (a comment, post or status its author deleted) and
+    Instagram comment changes with verb `remove`, as (source, id). Malformed items are skipped:
+    a deletion can only ever erase."""
+    if not isinstance(payload, dict) or payload.get("object") not in ("page", "instagram"):
+        return []
+    entries = payload.get("entry")
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        for change in changes if isinstance(changes, list) else []:
+            if isinstance(change, dict) and (post := _removed(payload["object"], change.get("field"),
+                                                              change.get("value"))):  # fmt: skip
+                found.append(post)
+    return found

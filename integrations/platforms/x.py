@@ -172,3 +172,21 @@ def parse(payload) -> list[IncomingMention]:
         extra["user_has_blocked"] = payload["user_has_blocked"]
     parsed = (_tweet(tweet, brand_id, f"tweet_create_events[{i}].", extra) for i, tweet in enumerate(events))
     return [mention for mention in parsed if mention is not None]
+
+
+def deletions(payload) -> list[tuple[str, str]]:
+    """The posts `tweet_delete_events` says their authors deleted, as ("x", tweet id):
+    `{"tweet_delete_events": [{"status": {"id": "…", "user_id": "…"}, "timestamp_ms": "…"}]}`.
+    An event without a usable id is skipped: a deletion can only ever erase."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("tweet_delete_events"), list):
+        return []
+    found = []
+    for event in payload["tweet_delete_events"]:
+        status = event.get("status") if isinstance(event, dict) else None
+        if not isinstance(status, dict):
+            continue
+        tweet_id = status.get("id_str", status.get("id"))
+        tweet_id = str(tweet_id) if isinstance(tweet_id, str | int) and not isinstance(tweet_id, bool) else ""
+        if _DIGITS.fullmatch(tweet_id):
+            found.append(("x", tweet_id))
+    return found

@@ -10,7 +10,7 @@ from integrations.slack.blocks import escape, link, slack_date, user
 from integrations.slack.client import thread_url
 from store import reports
 from store.schema import Incident
-from tickets import authors, incidents
+from tickets import authors, erasure, incidents
 
 WINDOW = timedelta(hours=24)
 LATEST_BREACHES = 10
@@ -21,7 +21,8 @@ HELP = (
     "• `ticket <id>`: a ticket's state, clocks and latest events\n"
     "• `incident <id>`: an incident's size, sources and state\n"
     "• `resolve-incident <id> <answer>`: answer every ticket of an incident in public, and resolve them\n"
-    "• `link <source>:<author id> <source>:<author id>`: two handles of one customer (e.g. `x:u42 facebook:9001`)"
+    "• `link <source>:<author id> <source>:<author id>`: two handles of one customer (e.g. `x:u42 facebook:9001`)\n"
+    "• `forget <source>:<author id>`: erase a customer's personal data (and their linked handles') on request"
 )
 _CLOCKS = (("first_response", "First response"), ("next_response", "Next response"), ("resolution", "Resolution"))
 
@@ -131,6 +132,16 @@ def link_authors(session: Session, words: list[str], actor: str | None) -> dict:
     return ephemeral(f"Linked {escape(':'.join(a))} and {escape(':'.join(b))}: one customer from now on.")
 
 
+def forget(session: Session, words: list[str], actor: str | None, now: datetime) -> dict:
+    handle = authors.parse_handle(words[1]) if len(words) == 2 else None
+    if handle is None:
+        return ephemeral("Usage: `/earshot forget <source>:<author id>`, e.g. `/earshot forget x:u42`.")
+    erased = erasure.erase_customer(session, handle, actor or "slack", now)
+    # The handle typed is not echoed back: the answer itself would be one more copy of it.
+    return ephemeral(f"Erased on request: {erased.mentions} mention(s) on {erased.tickets} ticket(s). "
+                     "Their tickets and figures stay.")  # fmt: skip
+
+
 def answer(session: Session, settings: Settings, text: str, now: datetime, actor: str | None = None,
            config=None) -> dict:  # fmt: skip
     words = text.split()
@@ -147,5 +158,7 @@ def answer(session: Session, settings: Settings, text: str, now: datetime, actor
         return resolve_incident(session, text, actor, config, now)
     if command == "link":
         return link_authors(session, words, actor)
+    if command == "forget":
+        return forget(session, words, actor, now)
     prefix = "" if command == "help" else f"Unknown command `{escape(command[:40])}`.\n"
     return ephemeral(prefix + HELP)

@@ -37,6 +37,7 @@ from integrations.slack.outbox import (
     INCIDENT,
     INCIDENT_UPDATE,
     NOTE,
+    NOTE_UPDATE,
     NOTICE,
     PARENT,
     PRIORITY,
@@ -105,7 +106,7 @@ def _waiting(channel: str):
             SlackMessage.sent_at.is_(None),
             SlackMessage.failed_at.is_(None),
             or_(
-                SlackMessage.kind.in_((PARENT, ESCALATION, CHANNEL, INCIDENT, NOTICE, REMINDERS)),
+                SlackMessage.kind.in_((PARENT, ESCALATION, CHANNEL, INCIDENT, NOTICE, REMINDERS, NOTE_UPDATE)),
                 Ticket.slack_ts.is_not(None),
                 Incident.slack_ts.is_not(None),  # an incident's update waits for its post
             ),
@@ -238,7 +239,14 @@ def _render(session: Session, row: SlackMessage, ticket: Ticket | None) -> Send 
         if ticket is not None:
             send.parent_channel_id, send.parent_ts = ticket.slack_channel_id, ticket.slack_ts
         reminder = row.payload.get("reminder")
-        if row.kind in (PARENT, UPDATE):
+        if row.kind == NOTE_UPDATE:
+            target = session.get(SlackMessage, row.payload.get("target"))
+            if target is None or target.slack_ts is None:
+                return None  # never posted: a later try of it sends the redacted payload
+            send.parent_channel_id, send.parent_ts = target.slack_channel_id, target.slack_ts
+            send.message = blocks.note_message(target.payload.get("text", ""),
+                                               " ".join(target.payload.get("mentions", [])))  # fmt: skip
+        elif row.kind in (PARENT, UPDATE):
             send.message = blocks.ticket_message(ticket, _first_mention(session, ticket))
         elif row.kind == NOTE and reminder and ticket and not _still_overdue(ticket, reminder["clock"], utcnow()):
             return None
@@ -374,7 +382,7 @@ def call_slack(database_url: str, client: WebClient, send: Send) -> tuple[str, s
     """Post or update; returns (channel id, ts)."""
     message = send.message
     common = dict(text=message.text, blocks=message.blocks or None, unfurl_links=False, unfurl_media=False)
-    if send.kind in (UPDATE, INCIDENT_UPDATE):
+    if send.kind in (UPDATE, INCIDENT_UPDATE, NOTE_UPDATE):
         client.chat_update(channel=send.parent_channel_id, ts=send.parent_ts, text=message.text,
                            blocks=message.blocks or None)  # fmt: skip
         return send.parent_channel_id, send.parent_ts

@@ -51,7 +51,7 @@ def _samples(session: Session, incident: Incident) -> list[str]:
     rows = session.execute(
         select(Mention.text, Mention.embedding, IncidentMember.author_key)
         .join(IncidentMember, IncidentMember.mention_id == Mention.id)
-        .where(IncidentMember.incident_id == incident.id)
+        .where(IncidentMember.incident_id == incident.id, Mention.erased_at.is_(None))
         .order_by(IncidentMember.at.desc())
         .limit(SAMPLE_POOL)
     ).all()

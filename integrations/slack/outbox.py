@@ -32,6 +32,7 @@ from integrations.slack.rules import (  # noqa: F401  (the kinds, re-exported)
     INCIDENT,
     INCIDENT_UPDATE,
     NOTE,
+    NOTE_UPDATE,
     NOTICE,
     PARENT,
     REMINDERS,
@@ -178,7 +179,9 @@ def queue_reminder(session: Session, ticket: Ticket, text: str, key: str, clock:
         pass
     elif action == rules.JOIN_SUMMARY and [ticket.id, clock] in listed:
         pass  # its next reminder while the summary waits: the summary already names it
-    elif action == rules.JOIN_SUMMARY and _rewrite(session, summary, payload={"tickets": [*listed, [ticket.id, clock]]}):
+    elif action == rules.JOIN_SUMMARY and _rewrite(
+        session, summary, payload={"tickets": [*listed, [ticket.id, clock]]}
+    ):
         pass
     elif action == rules.START_SUMMARY:
         entries = []
@@ -195,6 +198,22 @@ def queue_reminder(session: Session, ticket: Ticket, text: str, key: str, clock:
         _add(session, ticket, NOTE, ticket.channel, f"note:{key}", payload, "reminder")
     _touch(session, ticket.channel)
     return action
+
+
+def redact_message(session: Session, row: SlackMessage, payload: dict, key: str) -> bool:
+    """Give `row` the redacted `payload`; when Slack may already show (or be about to show) the
+    old one, queue a NOTE_UPDATE that rewrites the posted message in place. True when one was queued."""
+    if _rewrite(session, row, payload=payload):
+        return False  # not started: it goes out redacted
+    session.execute(
+        update(SlackMessage).where(SlackMessage.id == row.id).values(payload=payload)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    session.expire(row)
+    _queue(session, SlackMessage(dedupe_key=f"note-update:{row.id}:{key}"[:191], ticket_id=None, kind=NOTE_UPDATE,
+                                 channel=row.channel, lane=rules.CONVERSATION, priority=0,
+                                 payload={"target": row.id}))  # fmt: skip
+    return True
 
 
 def queue_notice(session: Session, channel: str, text: str, key: str, mentions: list[str] | tuple = ()) -> None:

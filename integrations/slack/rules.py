@@ -12,6 +12,7 @@ INCIDENT, INCIDENT_UPDATE = "incident", "incident_update"
 CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
 REMINDERS = "reminders"  # one message listing a channel's overdue tickets, instead of a reminder each
 NOTICE = "notice"  # Earshot telling people that Slack delivery fails, or works again
+NOTE_UPDATE = "note_update"  # a sent message rewritten in place (chat.update): customer text erased from it
 
 # Lanes: per channel, a lower lane always goes first; within a lane the ticket's tier, then age.
 NEW = 0  # what nobody has seen yet: a ticket's parent message, an incident, a delivery notice
@@ -28,7 +29,7 @@ def lane(kind: str, note: str = "conversation") -> int:
     """The lane of a row of `kind`; a thread note says which of its kinds it is."""
     if kind in (PARENT, INCIDENT, NOTICE):
         return NEW
-    if kind in (UPDATE, INCIDENT_UPDATE):
+    if kind in (UPDATE, INCIDENT_UPDATE, NOTE_UPDATE):
         return CONVERSATION
     if kind == NOTE:
         return NOTE_LANES[note]
@@ -142,7 +143,7 @@ def keeps_trying(kind: str, ticket_open: bool, incident_open: bool = False) -> b
     """Messages nobody may miss are retried for as long as their ticket (or incident) is open:
     its parent, its thread notes, its escalation; and Earshot's notices about delivery itself.
     An update of the parent's state is superseded by the next one, a digest by tomorrow's."""
-    if kind == NOTICE:
+    if kind in (NOTICE, NOTE_UPDATE):  # an erasure must reach Slack, however long it is down
         return True
     if kind in (UPDATE, INCIDENT_UPDATE, CHANNEL, REMINDERS):
         return False
