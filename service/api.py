@@ -22,7 +22,7 @@ from service.errors import ApiError
 from store import reports
 from store.db import read_session, session_for
 from store.schema import Incident
-from tickets import authors, erasure, incidents
+from tickets import audit, authors, erasure, incidents
 from tickets.serialize import ticket_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -139,6 +139,16 @@ def list_tickets():
         rows = reports.ticket_page(session, filters, after, limit + 1)
         rows, next_cursor = _page(rows, limit, lambda ticket: (ticket.created_at, ticket.id))
         return jsonify(tickets=[ticket_json(ticket) for ticket in rows], next_cursor=next_cursor)
+
+
+@bp.get("/audit")
+def audit_log():
+    """Who did what, newest first: every ticket event, dashboard logins, erasures on request (tickets.audit)."""
+    limit, after = _limit(), _cursor()
+    with _reading() as session:
+        rows = audit.page(session, after, limit + 1)
+        rows, next_cursor = _page(rows, limit, lambda row: (row[0], row[1]))
+        return jsonify(events=[entry for _, _, entry in rows], next_cursor=next_cursor)
 
 
 @bp.get("/tickets/<ticket_id>")

@@ -16,7 +16,8 @@ from integrations.slack.client import thread_url
 from integrations.slack.episodes import delivery_status
 from service import auth, charts
 from store import reports
-from store.db import read_session
+from store.db import read_session, transaction
+from tickets import audit
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -213,7 +214,12 @@ def login():
 @bp.post("/login")
 def login_submit():
     auth.check_csrf()
-    if auth.log_in(request.form.get("token", "").strip()):
+    token = request.form.get("token", "").strip()
+    success = auth.log_in(token)
+    # Audited under the token's name (never the token); a refused login has no name to give.
+    with transaction(current_app.config["SETTINGS"].database_url) as session:
+        audit.record_login(session, auth.token_name(token) if success else None, utcnow(), success)
+    if success:
         return redirect(url_for("dashboard.page"))
     return render_template("login.html", error="That token is not valid."), 401
 

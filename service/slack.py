@@ -14,6 +14,7 @@ import re
 import time
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import event
 
 from core.config import TIERS
 from core.timeutil import utcnow
@@ -21,7 +22,7 @@ from integrations.platforms.mention import SignatureError
 from integrations.slack import commands, signature
 from service.errors import ApiError
 from store.db import transaction
-from store.schema import Ticket
+from store.schema import Ticket, TicketEvent
 from tickets import lifecycle
 
 bp = Blueprint("slack", __name__, url_prefix="/slack")
@@ -45,8 +46,17 @@ def _verified_form() -> dict:
     return request.form
 
 
-def _parse_action(form) -> tuple[str, str, int, str | None]:
-    """(user id, action id, ticket id, tier) from a block_actions payload."""
+def _user_name(payload: dict) -> str | None:
+    """The Slack user's name (`user.username`, else `user.name`) when the payload carries a sane one."""
+    for key in ("username", "name"):
+        name = payload["user"].get(key)
+        if isinstance(name, str) and name.strip() and len(name) <= 80 and name.isprintable():
+            return name.strip()
+    return None
+
+
+def _parse_action(form) -> tuple[str, str, int, str | None, str | None]:
+    """(user id, action id, ticket id, tier, user name) from a block_actions payload."""
     try:
         payload = json.loads(form.get("payload", ""))
         user = payload["user"]["id"]
@@ -68,7 +78,7 @@ def _parse_action(form) -> tuple[str, str, int, str | None]:
         raise ApiError(400, "the action's value must carry a ticket id", field="actions[0].value")
     if action_id == "ticket_set_urgency" and tier not in TIERS:
         raise ApiError(400, f"urgency must be one of {', '.join(TIERS)}", field="actions[0].selected_option")
-    return user, action_id, int(raw_id), tier or None
+    return user, action_id, int(raw_id), tier or None, _user_name(payload)
 
 
 def _apply(session, ticket: Ticket, action_id: str, user: str, tier: str | None) -> None:
@@ -89,12 +99,25 @@ def _apply(session, ticket: Ticket, action_id: str, user: str, tier: str | None)
 
 @bp.post("/actions")
 def actions():
-    user, action_id, ticket_id, tier = _parse_action(_verified_form())
+    user, action_id, ticket_id, tier, name = _parse_action(_verified_form())
     with transaction(current_app.config["SETTINGS"].database_url) as session:
         ticket = session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is None:
             raise ApiError(404, f"no ticket {ticket_id}")
-        _apply(session, ticket, action_id, user, tier)
+        added: list[TicketEvent] = []
+
+        def _added(_session, obj) -> None:
+            if isinstance(obj, TicketEvent):
+                added.append(obj)
+
+        event.listen(session, "transient_to_pending", _added)
+        try:
+            _apply(session, ticket, action_id, user, tier)
+        finally:
+            event.remove(session, "transient_to_pending", _added)
+        if name:  # the actor stays the user id (claimed_by, <@U…> mentions); the audit log shows the name too
+            for row in added:
+                row.data = {**(row.data or {}), "actor_name": name[:64]}
     return "", 200
 
 

@@ -160,6 +160,7 @@ class TicketEvent(Base):
     """Append-only history: who changed a ticket, what, and when."""
 
     __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_at", "at", "id"),)  # the audit log's order, newest first
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -298,3 +299,19 @@ class MentionTombstone(Base):
     source: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what that is no ticket's event: dashboard logins, customer erasures on request.
+    `GET /api/v1/audit` lists these merged with ticket_events (tickets.audit). `detail` never
+    holds personal data (no author id, no text) nor a token."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

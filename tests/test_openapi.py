@@ -30,7 +30,7 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SIGNED_PATHS = ("/webhooks/generic", "/webhooks/x", "/webhooks/meta", "/slack/actions", "/slack/commands")
 API_OPERATIONS = [
     "/api/v1/tickets", "/api/v1/tickets/{id}", "/api/v1/sla/breaches", "/api/v1/sla/breaches.csv",
-    "/api/v1/sla/summary",
+    "/api/v1/sla/summary", "/api/v1/audit",
 ]  # fmt: skip
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -99,6 +99,9 @@ def test_real_answers_match_the_schemas(api_schema, seeded):
         ("/api/v1/sla/breaches", {}, {"format": "csv"}),
         ("/api/v1/sla/breaches.csv", {}, {}),
         ("/api/v1/sla/summary", {}, {"window": "7d"}),
+        ("/api/v1/audit", {}, {}),
+        ("/api/v1/audit", {}, {"limit": 1}),
+        ("/api/v1/audit", {}, {"cursor": "not-a-cursor"}),
     ]
     for template, path_parameters, query in calls:
         api_schema[template]["GET"].Case(path_parameters=path_parameters, query=query).call_and_validate(headers=AUTH)

@@ -35,6 +35,7 @@ from store.schema import (
     Ticket,
     TicketEvent,
 )
+from tickets import audit
 from tickets.authors import Handle, handles
 
 DELETED, REQUEST, RETENTION = "deleted", "request", "retention"
@@ -213,6 +214,9 @@ def erase_customer(session: Session, customer: Handle, actor: str | None, at: da
     for row in session.scalars(select(AuthorLink).where(or_(side_a.in_(list(everyone)),
                                                             side_b.in_(list(everyone))))):  # fmt: skip
         session.delete(row)
+    # One audit entry per request: the counts and the platform, never the author id (tickets.audit).
+    audit.record(session, audit.CUSTOMER_ERASED, actor or "earshot", at, reason=REQUEST, source=customer[0],
+                 mentions=erased.mentions, tickets=erased.tickets + len(untouched))  # fmt: skip
     session.flush()
     return Erased(erased.mentions, erased.tickets + len(untouched))
 
