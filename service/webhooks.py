@@ -6,12 +6,14 @@ import time
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from core.timeutil import utcnow
 from integrations.platforms import generic, meta, x
 from integrations.platforms.mention import PayloadError, SignatureError, storable
 from service import jsonbody
 from service.errors import ApiError
 from service.intake import accept, expect_mentions, no_more_mentions
 from store.db import transaction
+from tickets import erasure
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,6 @@ def _erase_deleted(posts: list[tuple[str, str]]) -> None:
     erased. A failure answers 503, so that the platform delivers the deletion again."""
     if not posts:
         return
-    from core.timeutil import utcnow
-    from tickets import erasure
-
     try:
         with transaction(_settings().database_url) as session:
             erasure.erase_deleted_posts(session, posts, utcnow())

@@ -17,6 +17,7 @@ Idempotent: an erased mention is skipped. Nothing here commits.
 """
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,8 +112,9 @@ def erase_mentions(session: Session, mention_ids, reason: str, actor: str | None
                     .execution_options(synchronize_session=False))  # fmt: skip
     _erase_incident_members(session, erased_ids)
     secrets_ = list(replaced)
+    per_ticket = Counter(m.ticket_id for m in mentions)
     for ticket in tickets.values():
-        _erase_ticket(session, ticket, erased_ids, secrets_, replaced, reason, actor, at)
+        _erase_ticket(session, ticket, per_ticket[ticket.id], secrets_, replaced, reason, actor, at)
     _redact_unticketed_messages(session, secrets_, replaced, at)
     return Erased(len(mentions), len(tickets), frozenset(tickets))
 
@@ -130,7 +132,14 @@ def _erase_incident_members(session: Session, mention_ids: list[int]) -> None:
             incident_messages.queue(session, incident, posted_in)  # its samples leave erased texts out
 
 
-def _erase_ticket(session: Session, ticket: Ticket, erased_ids: list[int], secrets_: list[str],
+def _erased_event(session: Session, ticket: Ticket, reason: str, mentions: int, actor: str | None,
+                  at: datetime) -> None:  # fmt: skip
+    """The ticket's `erased` event: why and how many, never what or whose."""
+    session.add(TicketEvent(ticket_id=ticket.id, at=at, type="erased", actor=(actor or "earshot")[:64],
+                            data={"reason": reason, "mentions": mentions}))  # fmt: skip
+
+
+def _erase_ticket(session: Session, ticket: Ticket, erased: int, secrets_: list[str],
                   replaced: dict[str, str], reason: str, actor: str | None, at: datetime) -> None:  # fmt: skip
     remaining = session.scalar(
         select(Mention.id).where(Mention.ticket_id == ticket.id, Mention.direction == "inbound",
@@ -142,9 +151,7 @@ def _erase_ticket(session: Session, ticket: Ticket, erased_ids: list[int], secre
     for reply in session.scalars(select(Mention).where(Mention.ticket_id == ticket.id, Mention.direction == "outbound",
                                                        Mention.erased_at.is_(None))):  # fmt: skip
         reply.text = scrub(reply.text, secrets_, replaced)
-    count = sum(1 for mention_id in erased_ids if session.get(Mention, mention_id).ticket_id == ticket.id)
-    session.add(TicketEvent(ticket_id=ticket.id, at=at, type="erased", actor=(actor or "earshot")[:64],
-                            data={"reason": reason, "mentions": count}))  # fmt: skip
+    _erased_event(session, ticket, reason, erased, actor, at)
     for row in session.scalars(select(SlackMessage).where(SlackMessage.ticket_id == ticket.id,
                                                           SlackMessage.kind != outbox.PARENT)):  # fmt: skip
         _redact_row(session, row, secrets_, replaced, at)
@@ -206,8 +213,7 @@ def erase_customer(session: Session, customer: Handle, actor: str | None, at: da
     untouched = [t for t in tickets if t.author_id and t.id not in erased.ticket_ids]
     for ticket in untouched:
         ticket.author_id, ticket.author_handle = "", None
-        session.add(TicketEvent(ticket_id=ticket.id, at=at, type="erased", actor=(actor or "earshot")[:64],
-                                data={"reason": REQUEST, "mentions": 0}))  # fmt: skip
+        _erased_event(session, ticket, REQUEST, 0, actor, at)
         outbox.queue_ticket_update(session, ticket)
     side_a = tuple_(AuthorLink.source_a, AuthorLink.author_a)
     side_b = tuple_(AuthorLink.source_b, AuthorLink.author_b)
