@@ -14,7 +14,7 @@ import numpy as np
 
 from models import adapter, severity_cues
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
-from models.language import unscored_language
+from models.language import unscored_words
 from models.reply import needs_reply
 from models.text import NORMALIZATION, analysed, normalize
 from models.urgency_data import HARMS, TIER_LABELS
@@ -88,7 +88,8 @@ class Classifier:
         for i, text in enumerate(texts):
             p = float(complaint[i])
             is_complaint = p >= threshold
-            rated = severity_cues.decide_severity(severity[i], normalize(text)) if is_complaint else None
+            words = normalize(text)
+            rated = severity_cues.decide_severity(severity[i], words) if is_complaint else None
             reply = needs_reply(text, is_complaint, float(sentiment[i, 2]))
             # The urgency heads learned which posts need nothing: anything else is answered.
             reply = reply or (urgency[i] is not None and urgency[i].likeliest != "none")
@@ -100,7 +101,7 @@ class Classifier:
                     embedding=vectors[i],
                     severity_cue=rated.cue if rated else None,
                     urgency=urgency[i],
-                    language=unscored_language(text),
+                    language=unscored_words(words),
                 )
             )
         return out

@@ -28,7 +28,11 @@ def _identify(text: str) -> tuple[str, float]:
 
 def unscored_language(text: str) -> str | None:
     """The language code of a post the model cannot read (not English, said with confidence), else None."""
-    words = normalize(text)
+    return unscored_words(normalize(text))
+
+
+def unscored_words(words: str) -> str | None:
+    """``unscored_language`` of a text already normalised (``models.text.normalize``)."""
     if len(words.split()) < MIN_WORDS:
         return None
     language, confidence = _identify(words)
