@@ -12,6 +12,7 @@ from core.timeutil import utcnow
 from store.db import transaction
 from store.schema import Mention, Ticket, TicketEvent
 from tickets import erasure
+from workers.context import app_context
 
 log = logging.getLogger(__name__)
 BATCH = 500  # mentions erased per run at most: a first run over years of data is spread over many
@@ -70,8 +71,6 @@ def purge_once(session: Session, retention: RetentionConfig, now: datetime, limi
 
 def purge() -> int:
     """The periodic job."""
-    from workers.context import app_context
-
     settings, config = app_context()
     with transaction(settings.database_url) as session:
         erased = purge_once(session, config.retention, utcnow())
