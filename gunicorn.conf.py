@@ -38,7 +38,7 @@ def when_ready(server):
     import os
 
     from service import intake_server
-    from service.intake_wire import SOCKET_ENV
+    from service.intake_server import SOCKET_ENV
 
     try:
         supervisor = intake_server.start_supervisor(log_error=server.log.error)

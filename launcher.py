@@ -49,7 +49,7 @@ def _commands(settings) -> dict[str, list[str]]:
     }
     if settings.uses_slack_standin:
         commands["slack-standin"] = [
-            python, "-m", "integrations.slack.standin",
+            python, "-m", "standins.slack",
             "--port", str(settings.slack_standin_port),
             "--app-url", f"http://127.0.0.1:{settings.port}",
         ]  # fmt: skip

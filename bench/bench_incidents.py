@@ -3,7 +3,7 @@ incident, and how many incidents real traffic forms on its own.
 
     python -m bench.bench_incidents [--data ../shared/data/twcs_5000.csv] [--skip-cost]
 
-1. Cost: triage.incidents.ClusterIndex.add with 1,000 and with 100,000 mentions in the window.
+1. Cost: triage.clustering.ClusterIndex.add with 1,000 and with 100,000 mentions in the window.
    Synthetic: random unit vectors (384-d, like the encoder's) with a few clusters of paraphrases
    mixed in, at a steady rate, so every new mention also slides the window past an old one. The
    database work around it is per incident member, not per mention in the window. Best of a few
@@ -28,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import IncidentConfig
+from core.config_sections import IncidentConfig
 from tests.incident_bursts import DATA, HELD_OUT, TUNING, Burst, Tweet, twcs_inbound
-from triage.incidents import DIMENSIONS, ClusterIndex, forms_incident
+from triage.clustering import ClusterIndex
+from triage.incidents import forms_incident
+from triage.neighbours import DIMENSIONS
 
 WINDOW = timedelta(minutes=30)
 SIZES = (1_000, 100_000)

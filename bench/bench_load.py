@@ -53,12 +53,13 @@ from bench.harness import (
     scratch_database,
     wait_for_http,
 )
-from core.config import ModelConfig, parse_config
+from core.config import parse_config
+from core.config_sections import ModelConfig
 from core.settings import DEV_SLACK_SIGNING_SECRET, DEV_WEBHOOK_SECRET
 from integrations.platforms.generic import sign
 from store import reports
 from store.schema import Mention, SlackMessage, Ticket
-from workers import context
+from workers import after_commit, context
 
 THREADS = 2  # the model worker's threads: the machine's cores
 CHANNELS = 32  # routed by brand: Slack's one message a second per channel is not the limit below ~32 tickets/s
@@ -586,6 +587,7 @@ def part_two(tmpdir: str) -> dict:
         f"  {name + ' p50/p99 ms':>28}" for name, _ in API_QUERIES) + "  sweep ms idle/due"
     print(header)
     results = {}
+    after_commit.install(after_commit.AfterCommit(REDIS_BENCH_URL))  # the sweeps' commits enqueue jobs, as a worker's
     with _environment(REDIS_URL=REDIS_BENCH_URL, EARSHOT_CONFIG=config_path):
         for kind in ("postgresql", "sqlite"):
             with scratch_database(kind, tmpdir) as url:

@@ -77,7 +77,7 @@ def hostile_cost(threads: int, rounds: int = 7) -> tuple[float, float]:
 
     from models.classifier import load_classifier
     from models.text import analysed
-    from models.urgency import decide
+    from triage.urgency import decide
 
     clf = load_classifier(threads=threads)
     tweet = "@acme no refund yet and you charged me twice, this is a scam"

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from bench.bench_model import DEFAULT_DATA, customer_texts, raw_throughput
 from bench.harness import REDIS_BENCH_URL, ROOT, free_port, percentile, scratch_database, wait_for_http
-from core.config import ModelConfig
+from core.config_sections import ModelConfig
 from core.settings import DEV_SLACK_SIGNING_SECRET, DEV_WEBHOOK_SECRET
 from store.db import session_for
 from store.schema import Mention, Ticket
@@ -54,7 +54,7 @@ def _start(env: dict, web_port: int, standin_port: int) -> list[subprocess.Popen
         [os.path.join(os.path.dirname(python), "gunicorn"), "wsgi:app", "-b", f"127.0.0.1:{web_port}"],
         [python, "-m", "workers", "model"],
         [python, "-m", "workers", "io"],
-        [python, "-m", "integrations.slack.standin", "--port", str(standin_port),
+        [python, "-m", "standins.slack", "--port", str(standin_port),
          "--app-url", f"http://127.0.0.1:{web_port}"],
     ]  # fmt: skip
     return [subprocess.Popen(c, cwd=ROOT, env=env, stderr=subprocess.DEVNULL) for c in commands]

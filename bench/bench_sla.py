@@ -17,11 +17,13 @@ from sqlalchemy import delete, insert, select, update
 from bench.harness import REDIS_BENCH_URL, ROOT, percentile, scratch_database
 from core.config import parse_config
 from core.settings import DEV_SLACK_SIGNING_SECRET
-from integrations.slack.standin import start_standin_in_thread
 from core.timeutil import utcnow
+from standins.slack import start_standin_in_thread
 from store.db import get_engine, transaction
 from store.schema import SlackMessage, SlaAlert, Ticket, TicketEvent
+from tickets import sla_checks
 from triage import sla as rules
+from workers import after_commit
 from workers import sla as jobs
 
 OPEN_TICKETS = 100_000
@@ -107,7 +109,7 @@ def _lateness(url: str, sla, config_path: str) -> tuple[list[float], list[float]
                                 channel="#support", created_at=created, updated_at=created)  # fmt: skip
                 session.add(ticket)
                 rules.start(ticket, sla)
-                jobs.schedule_checks(session, ticket)
+                sla_checks.schedule_checks(session, ticket)
         time.sleep(LATE_SPREAD_S + 15)
         with transaction(url) as session:
             late = (
@@ -129,7 +131,8 @@ def _lateness(url: str, sla, config_path: str) -> tuple[list[float], list[float]
 
 
 def run() -> dict:
-    os.environ["REDIS_URL"] = REDIS_BENCH_URL  # the Slack outbox and the checks enqueue follow-up jobs
+    os.environ["REDIS_URL"] = REDIS_BENCH_URL  # for the workers' jobs
+    after_commit.install(after_commit.AfterCommit(REDIS_BENCH_URL))  # the Slack outbox and the checks enqueue jobs
     with tempfile.TemporaryDirectory() as tmpdir:
         config_path = os.path.join(tmpdir, "earshot.yml")
         with open(config_path, "w", encoding="utf-8") as handle:

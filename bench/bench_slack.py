@@ -22,10 +22,11 @@ from rq import Worker
 from bench.harness import REDIS_BENCH_URL, ROOT, environ, scratch_database
 from core.config import load_config
 from core.timeutil import utcnow
-from integrations.slack.standin import start_standin_in_thread
+from standins.slack import start_standin_in_thread
 from store.db import transaction
 from store.schema import Mention
 from tickets import lifecycle
+from workers import after_commit
 
 SIGNING_SECRET = "bench-slack-signing-secret"
 
@@ -138,6 +139,7 @@ def run() -> dict:
         with environ((*env, "DATABASE_URL")), tempfile.TemporaryDirectory() as tmpdir, \
                 scratch_database("sqlite", tmpdir) as url:
             os.environ.update(env, DATABASE_URL=url)
+            after_commit.install(after_commit.AfterCommit(redis_url))  # a committed ticket asks for delivery
             worker = _worker({**env, "DATABASE_URL": url})
             try:
                 for label, interval, count in (("steady, 1 msg per 1.5 s per channel", 1.5, 12),

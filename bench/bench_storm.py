@@ -30,10 +30,11 @@ from bench.bench_slack import _private_redis_url, standin_arrivals
 from bench.harness import ROOT, environ, scratch_database
 from core.config import parse_config
 from core.timeutil import utcnow
-from integrations.slack.standin import start_standin_in_thread
+from standins.slack import start_standin_in_thread
 from store.db import session_for, transaction
 from store.schema import Mention, SlackMessage
 from tickets import lifecycle
+from workers import after_commit
 
 SIGNING_SECRET = "bench-storm-signing-secret"
 CHANNEL = "#storm"
@@ -180,6 +181,7 @@ def run() -> dict:
                         yaml.safe_dump(CONFIG, file)
                     env.update(DATABASE_URL=url, EARSHOT_CONFIG=config_path)
                     os.environ.update(env)
+                    after_commit.install(after_commit.AfterCommit(redis_url))  # commits enqueue their jobs
                     from urllib.request import Request, urlopen
 
                     urlopen(Request(f"{standin_url}/_standin/reset", data=b"{}", method="POST",

@@ -27,6 +27,32 @@ def parse_duration(value: str | int | float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def format_duration(seconds: float | None) -> str:
+    """A wait or a lateness as agents read it: `7 min`, `1h05m`; `n/a` when unknown."""
+    if seconds is None:
+        return "n/a"
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
+
+
+def compact_duration(seconds: float | None) -> str:
+    """A duration in the compact style of charts and tables (the dashboard, the managers' digest):
+    `45s`, `4m`, `3h 05m`, `2d 4h`; `–` when unknown. Slack alerts say `format_duration`'s words."""
+    if seconds is None:
+        return "–"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
 def parse_instant(value: str) -> datetime:
     """ISO 8601 (with `Z` or an offset; naive means UTC) to an aware UTC datetime."""
     text = value.strip()

@@ -13,7 +13,7 @@ from models.heads import ARTIFACT_DIR
 def classify(stdin=sys.stdin, stdout=sys.stdout, batch_lines: int = 64) -> None:
     """JSON lines in, one JSON line out per input line, in order; a bad line gets an "error"."""
     from models.classifier import load_classifier
-    from models.urgency import decide
+    from triage.urgency import decide  # the policy, a rule above the model: this command is an entry point
 
     clf = load_classifier()
 
@@ -58,7 +58,7 @@ def _parse_line(line: str, number: int) -> dict:
     return {"id": item.get("id"), "text": item["text"]}
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("classify", help="JSON lines {id, text} on stdin -> predictions on stdout")
@@ -95,7 +95,11 @@ def main(argv=None) -> int:
     report.add_argument("--compare-encoder", action="append", default=[], metavar="DIR")
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
 
     if args.command == "classify":
         classify()
@@ -122,13 +126,15 @@ def main(argv=None) -> int:
         print(f"wrote {args.artifact}")
     elif args.command == "urgency-report":
         from models.urgency_eval import report as urgency_report
+        from triage.urgency import decide
 
-        print(urgency_report(args.data, args.out, baseline=args.baseline))
+        print(urgency_report(args.data, args.out, decide, baseline=args.baseline))
     else:
         from models.report import write_report
+        from triage.urgency import decide
 
         write_report(
-            args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out, args.twcs
+            args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out, args.twcs, decide=decide
         )
         print(f"wrote {args.out}")
     return 0

@@ -29,7 +29,7 @@ STEPS = 600  # batches of BATCH_SIZE: about 1.5 passes over xfincorp, 0.65 over 
 LEARNING_RATE = 5e-4
 WARMUP = 0.06  # share of the steps with a rising learning rate; then it falls linearly to 0
 SEVERITY_WEIGHT = 0.5
-# Incident detection (triage.incidents) groups complaints by cosine similarity of these same
+# Incident detection (triage.clustering) groups complaints by cosine similarity of these same
 # embeddings, with a threshold set on the frozen encoder. Measured on the incident replay test's
 # traffic (600 real twcs tweets and 9 paraphrases of one outage): trained on labels alone, the
 # adapter pulled unrelated tweets together (closest one to the outage's centroid 0.574 -> 0.656)
@@ -179,6 +179,19 @@ def _progress(message: str) -> None:
     print(message, flush=True)
 
 
+def _optimizer(wrapped: dict, heads, steps: int):
+    """AdamW over the adapter matrices and the heads, with its learning-rate schedule (WARMUP)."""
+    import torch
+
+    parameters = [p for w in wrapped.values() for p in (w.a, w.b)]
+    parameters += [p for head in heads for p in head.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / (WARMUP * steps)) * max(0.0, (steps - s) / steps)
+    )
+    return optimizer, schedule
+
+
 def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_progress) -> dict:
     """Adapt ``encoder`` in place on ``parts`` (Labelled, texts already normalised).
 
@@ -193,12 +206,7 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
     model, tokenizer = encoder.model, encoder.tokenizer
     wrapped = _attach(model, RANK, ALPHA)
     heads = torch.nn.Linear(encoder.dim, 2), torch.nn.Linear(encoder.dim, 4)  # complaint, severity 1-4
-    parameters = [p for w in wrapped.values() for p in (w.a, w.b)]
-    parameters += [p for head in heads for p in head.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / (WARMUP * steps)) * max(0.0, (steps - s) / steps)
-    )
+    optimizer, schedule = _optimizer(wrapped, heads, steps)
     pools = [np.flatnonzero(p.complaint >= 0) for p in parts]
     complaint_weights = [_class_weights(p.complaint[idx], 2) for p, idx in zip(parts, pools, strict=True)]
     rated = np.concatenate([p.severity[p.severity >= 1] for p in parts])

@@ -37,7 +37,7 @@ class Prediction:
 
 @dataclass(frozen=True)
 class ModelUrgency:
-    """The urgency heads' view of a post (``models.urgency_train``); ``models.urgency`` decides."""
+    """The urgency heads' view of a post (``models.urgency_train``); ``triage.urgency`` decides."""
 
     tiers: dict  # P(tier) for each of TIER_LABELS, from the tier head
     p_critical: float  # from the critical head

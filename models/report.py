@@ -29,6 +29,7 @@ COMMAND = (
     "--airline ../shared/data/airline_tweets.csv --twcs ../shared/data/twcs_5000.csv "
     "--compare-encoder /tmp/mpnet/all-mpnet-base-v2"
 )
+SET_NAMES = {"ood": "hand-written", "twcs": "real (twcs)"}
 
 
 def _adapter_line(trained: dict | None) -> str:
@@ -41,7 +42,7 @@ def _adapter_line(trained: dict | None) -> str:
     )
 
 
-def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) -> None:
+def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None, *, decide) -> None:
     from models.classifier import build_classifier
 
     fin, air = read_csv(xfincorp), read_csv(airline)
@@ -59,23 +60,36 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
     named = [(f"{ENCODER_NAME} (shipped)", default_encoder_dir())]
     encoders = compare_encoders(named + [(Path(d).name, d) for d in compare_dirs], fin, air, seed)
     shipped = build_classifier(threads=2)
-    ood = read_csv(OOD_FILE)
-    checks = [("ood", ood)]
+    checks = [("ood", read_csv(OOD_FILE))]
     if twcs:
         checks.append(("twcs", read_labels_with_texts(TWCS_LABELS, twcs)))
     vectors = {  # as shipped.predict embeds them
         name: shipped.encoder.encode([normalize(t) for t in d.texts], shipped.batch_size) for name, d in checks
     }
     blocks = {name: predictions_scores(d, shipped.predict_vectors(vectors[name], d.texts)) for name, d in checks}
-    set_names = {"ood": "hand-written", "twcs": "real (twcs)"}
     severity_rows = [
         ("xfincorp, held-out 20% (heads and adapter fitted on the 80%)", *held["xfincorp_severity"]),
-        *((f"{set_names[name]} out-of-domain, shipped model", *severity_scores(shipped.heads, vectors[name], d))
+        *((f"{SET_NAMES[name]} out-of-domain, shipped model", *severity_scores(shipped.heads, vectors[name], d))
           for name, d in checks),
     ]
+    ablation = _ablation(encoder, tuned, fin, air, seed, frozen, held, checks)
+    lines = [
+        *_model_lines(shipped, seed, held, frozen, cross),
+        *_check_set_lines(checks, blocks),
+        *_severity_lines(severity_rows),
+        *_ablation_lines(ablation, [name for name, _ in checks]),
+        *_encoder_lines(encoders),
+    ]
+    out.write_text("\n".join(lines))
+    from models.urgency_eval import report as urgency_report
 
-    # Ablation: the held-out procedure on the frozen encoder, with raw texts (an earlier model's
-    # inputs) and normalised ones, against the adapted encoder (shipped recipe, 80% parts).
+    urgency_report(Path(xfincorp).parent, out, decide)  # the urgency section, from the same data folder
+
+
+def _ablation(encoder, tuned, fin, air, seed, frozen, held, checks) -> list[dict]:
+    """The held-out procedure on the frozen encoder, with raw texts (an earlier model's inputs) and
+    normalised ones, against the adapted encoder (shipped recipe, 80% parts); each row also scores
+    the check sets."""
     raw = held_out(fin, embed_cached(encoder, fin.texts), air, embed_cached(encoder, air.texts), seed)
     ablation = []
     for label, result, enc, prepare in (
@@ -88,10 +102,13 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
             texts = d.texts if prepare else [normalize(t) for t in d.texts]
             row[name] = heads_scores(result["heads"], enc.encode(texts), d)
         ablation.append(row)
+    return ablation
 
-    sets = [name for name, _ in checks]
+
+def _model_lines(shipped, seed, held, frozen, cross) -> list[str]:
+    """The header, the shipped model, the held-out and the cross-domain tables."""
     meta = shipped.heads.meta
-    lines = [
+    return [
         "# Urgency model: evaluation",
         "",
         f"Regenerate (from the repo root, about 45 minutes on 2 cores: it trains three adapters): `{COMMAND}`",
@@ -131,6 +148,12 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "is label definition, not model error: xfincorp counts neutral-toned grievances as",
         "complaints and some negative remarks as none.",
         "",
+    ]
+
+
+def _check_set_lines(checks, blocks) -> list[str]:
+    ood = checks[0][1]
+    lines = [
         "## Out-of-domain check sets",
         "",
         "Industries absent from training, scored with the shipped model. Neither set is used for",
@@ -162,7 +185,11 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
             "```",
             "",
         ]
-    lines += [
+    return lines
+
+
+def _severity_lines(severity_rows) -> list[str]:
+    return [
         "## Severity: the head alone and with the wording cues",
         "",
         "Shipped severity (`models/severity_cues.py`): blame (4) only where the wording condemns",
@@ -179,6 +206,11 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "|---|---|---|",
         *(f"| {name} | {alone:.3f} | {cued:.3f} |" for name, alone, cued in severity_rows),
         "",
+    ]
+
+
+def _ablation_lines(ablation, sets) -> list[str]:
+    return [
         "## Adapter and text normalisation (ablation)",
         "",
         "The held-out procedure above on the frozen encoder, once on raw texts (an earlier model's",
@@ -187,7 +219,7 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "sets. Macro-F1, complaint / severity (0-4):",
         "",
         "| inputs | xfincorp | airline | "
-        + " | ".join(f"{set_names[name]} out-of-domain" for name in sets) + " |",
+        + " | ".join(f"{SET_NAMES[name]} out-of-domain" for name in sets) + " |",
         "|---|---|---|" + "---|" * len(sets),
         *(
             f"| {r['model']} | {r['xfincorp']['complaint']:.3f} / {r['xfincorp']['severity']:.3f}"
@@ -203,6 +235,11 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "complaints. Without handles the heads read the words; xfincorp loses a little because",
         "the cue was real there.",
         "",
+    ]
+
+
+def _encoder_lines(encoders) -> list[str]:
+    lines = [
         f"## Encoders compared (seeded samples of {COMPARE_ROWS} tweets per file)",
         "",
         "Frozen encoders (the choice of base model; the adapter is trained on the chosen one).",
@@ -232,7 +269,4 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None) ->
         "batch size, memory, start-up): `python -m bench.bench_model`.",
         "",
     ]
-    out.write_text("\n".join(lines))
-    from models.urgency_eval import report as urgency_report
-
-    urgency_report(Path(xfincorp).parent, out)  # the urgency section, from the same data folder
+    return lines

@@ -1,6 +1,9 @@
-"""Scoring urgency as the workers decide it (model, phrases, language, ``models.urgency``) on the
-urgency test sets, and the EVALUATION.md section that shows it:
+"""Scoring urgency as the workers decide it (model, phrases, language: ``triage.urgency.decide``) on
+the urgency test sets, and the EVALUATION.md section that shows it:
 ``python -m models urgency-report --data ../shared/data``.
+
+The policy is a rule above the model (``triage/``), so it is passed in (``decide``) by the command
+that runs the report; nothing here imports it.
 
 The test sets (the real tweets' ``test`` split and the hand-written test posts) were labelled
 before any urgency model was trained or scored on them; nothing is chosen here.
@@ -14,18 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from models.urgency import DEFAULT_POLICY, decide
 from models.urgency_data import HARMS, TIER_LABELS, WRITTEN_TEST, UrgencySet, read_real, read_written
 
 CALM = ("low", "none")
 SECTION_START, SECTION_END = "<!-- urgency: python -m models urgency-report -->", "<!-- /urgency -->"
 
 
-def decided_tiers(clf, texts: list[str], policy=DEFAULT_POLICY) -> list[str]:
-    """The tier each post gets, "none" where no ticket would be opened."""
+def decided_tiers(clf, texts: list[str], decide) -> list[str]:
+    """The tier each post gets under ``decide`` (``triage.urgency.decide``, its default settings),
+    "none" where no ticket would be opened."""
     out = []
     for text, prediction in zip(texts, clf.predict(texts), strict=True):
-        decision = decide(prediction, text, followers=None, repeat_contacts=0, policy=policy)
+        decision = decide(prediction, text, followers=None, repeat_contacts=0)
         out.append(decision.tier if decision.needs_reply else "none")
     return out
 
@@ -68,7 +71,7 @@ def section(results: list[tuple[str, dict]], version: str, meta: dict) -> str:
         f"{meta['rows']['total']} rows ({meta['sources']}); C {meta['tier_c']} (tier), {meta['harm_c']} (harm), "
         f"`critical_at` {meta['critical_at']}, `evidence_at` {meta['evidence_at']}, all chosen by 5-fold "
         "cross-validation on those rows. Scored once here, as the workers decide "
-        "(`models.urgency.decide`, no followers or repeat contacts), on two test sets labelled before "
+        "(`triage.urgency.decide`, no followers or repeat contacts), on two test sets labelled before "
         "any urgency model saw them (`models/data/URGENCY.md`): the real tweets' `test` split "
         "(`urgency_real.csv`) and the hand-written test posts (`urgency_test_written.csv`, another "
         "author, mostly without trigger words). \"none\" is a post for which no ticket opens.",
@@ -109,17 +112,18 @@ def write_section(path: Path, text: str) -> None:
     path.write_text(updated.rstrip() + "\n")
 
 
-def report(data_dir: Path, out: Path, clf=None, baseline: Path | None = None) -> str:
-    """Score the shipped model (and the artifact at ``baseline``, an earlier model, for comparison)."""
+def report(data_dir: Path, out: Path, decide, clf=None, baseline: Path | None = None) -> str:
+    """Score the shipped model (and the artifact at ``baseline``, an earlier model, for comparison),
+    its predictions decided by ``decide`` (``triage.urgency.decide``)."""
     from models.classifier import build_classifier, load_classifier
 
     clf = clf or load_classifier()
     sets = list(zip(("real tweets, test split", "hand-written test posts"), test_sets(data_dir), strict=True))
-    results = [(name, scores(data, decided_tiers(clf, data.texts))) for name, data in sets]
+    results = [(name, scores(data, decided_tiers(clf, data.texts, decide))) for name, data in sets]
     if baseline is not None:
         earlier = build_classifier(baseline)
         results += [(f"{name}, earlier model `{earlier.model_version}`",
-                     scores(data, decided_tiers(earlier, data.texts))) for name, data in sets]  # fmt: skip
+                     scores(data, decided_tiers(earlier, data.texts, decide))) for name, data in sets]  # fmt: skip
     text = section(results, clf.model_version, clf.heads.meta["urgency"])
     write_section(out, text)
     return text

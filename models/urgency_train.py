@@ -35,8 +35,8 @@ from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
 from models.text import normalize
-from models.urgency import model_tier
 from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written
+from models.urgency_tier import model_tier
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 SLACK = 0.01
@@ -71,7 +71,7 @@ def choose_c(x, y, seed: int, classes: int) -> tuple[float, dict, np.ndarray]:
 
 def tiers_from(proba: np.ndarray, critical: np.ndarray, critical_at: float, evidence_at: float,
                phrases: np.ndarray) -> np.ndarray:  # fmt: skip
-    """``models.urgency.model_tier`` on each row, as tier indices."""
+    """``models.urgency_tier.model_tier`` on each row, as tier indices."""
     rows = ({label: p for label, p in zip(TIER_LABELS, row, strict=True)} for row in proba)
     return np.array([TIER_LABELS.index(model_tier(tiers, float(p), critical_at, evidence_at, bool(phrase)))
                      for tiers, p, phrase in zip(rows, critical, phrases, strict=True)])  # fmt: skip

@@ -5,6 +5,10 @@ Every body is at most 1 MiB (413 beyond). Werkzeug refuses a longer
 Werkzeug's server set `wsgi.input_terminated`) it would cut at 1 MiB without a
 word, so `_refuse_long_streams` reads such a body first, one byte past the limit.
 Every answer says `X-Content-Type-Options: nosniff`.
+
+The factory installs the after-commit handler (workers.after_commit): what the
+requests commit (a button's ticket change, an erasure) is followed by its jobs
+on the Redis of `settings`.
 """
 
 from flask import Flask, request
@@ -12,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.config import AppConfig, load_config
 from core.settings import Settings, load_settings
+from workers import after_commit
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -41,6 +46,7 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    after_commit.install(after_commit.AfterCommit(settings.redis_url))
     # "/api/v1/tickets//0" (or %2F0) is a 404, not a 308 to a guessed path.
     app.url_map.merge_slashes = False
 

@@ -6,24 +6,10 @@ carries its number in a `data-` attribute and a `<title>` tooltip.
 
 from markupsafe import Markup, escape
 
+from core.timeutil import compact_duration
+
 NICE_SECONDS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 259200, 604800)
 FONT = 'font-family="inherit" font-size="12"'
-
-
-def duration_label(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h" if hours else f"{days}d"
 
 
 def _svg(width: int, height: int, body: list[str], label: str, **data) -> Markup:
@@ -126,13 +112,13 @@ def response_panel(
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>')
         body.append(
             f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" {FONT} fill="#64748b">'
-            f"{duration_label(y_max * fraction)}</text>"
+            f"{compact_duration(y_max * fraction)}</text>"
         )
     if target:
         y = y_of(target)
         body.append(
             f'<line class="target" x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dc2626"'
-            f' stroke-dasharray="2 3" stroke-width="1.5"><title>SLA target {duration_label(target)}</title></line>'
+            f' stroke-dasharray="2 3" stroke-width="1.5"><title>SLA target {compact_duration(target)}</title></line>'
         )
     for key, dash, opacity in (("p90", ' stroke-dasharray="5 4"', 0.55), ("p50", "", 1)):
         points = [(left + i * step, y_of(bucket[key])) for i, bucket in enumerate(buckets)]
@@ -146,7 +132,7 @@ def response_panel(
             if y is not None:
                 body.append(
                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 if key == "p50" else 2.2}" fill="{colour}"'
-                    f' fill-opacity="{opacity}"><title>{escape(label)} · {key} {duration_label(bucket[key])}'
+                    f' fill-opacity="{opacity}"><title>{escape(label)} · {key} {compact_duration(bucket[key])}'
                     f' ({bucket["n"]} answered)</title></circle>'
                 )
     for index in sorted({0, len(labels) // 2, len(labels) - 1}):

@@ -10,14 +10,15 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from core.config import TIERS
-from core.timeutil import utcnow
+from core.tiers import TIERS
+from core.timeutil import compact_duration, utcnow
 from integrations.slack.client import thread_url
 from integrations.slack.episodes import delivery_status
 from service import auth, charts
 from store import reports
 from store.db import read_session, transaction
 from tickets import audit
+from workers import queues
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -145,7 +146,7 @@ def _oldest(session, filters, now, settings):
         text = inbound[-1].text if inbound else ""
         items.append({
             "ticket": ticket,
-            "waited": charts.duration_label((now - waiting_since).total_seconds()),
+            "waited": compact_duration((now - waiting_since).total_seconds()),
             "excerpt": text if len(text) <= 140 else text[:139] + "…",
             "slack_url": thread_url(settings, ticket.slack_channel_id, ticket.slack_ts) if ticket.slack_ts else None,
             "overdue": ticket.first_response_breached or ticket.next_response_breached,
@@ -154,8 +155,6 @@ def _oldest(session, filters, now, settings):
 
 
 def _redis(settings):
-    from workers import queues
-
     return queues.connection(settings.redis_url)
 
 
@@ -199,7 +198,7 @@ def page():
             "agents": reports.agent_counts(session, now - count * step, filters),
             "ages": AGES,
             "refresh": REFRESH_SECONDS,
-            "duration": charts.duration_label,
+            "duration": compact_duration,
         }
         return render_template("dashboard.html", **view)
 

@@ -6,7 +6,7 @@ from flask import jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from service.intake_wire import WriterUnavailable
+from ingest.wire import WriterUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from sqlalchemy import case, func, select
 from core.timeutil import utcnow
 from store import reports
 from store.db import read_session
-from store.schema import Mention, SlackMessage, SlaAlert, Ticket
+from store.schema import Mention, SlaAlert, SlackMessage, Ticket
 from triage.sla import CLOCKS
 from workers import queues
 

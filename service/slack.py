@@ -16,14 +16,13 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import event
 
-from core.config import TIERS
 from core.timeutil import utcnow
 from integrations.platforms.mention import SignatureError
 from integrations.slack import commands, signature
+from integrations.slack.actions import ACTIONS
 from service.errors import ApiError
 from store.db import transaction
 from store.schema import Ticket, TicketEvent
-from tickets import lifecycle
 
 bp = Blueprint("slack", __name__, url_prefix="/slack")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
@@ -76,25 +75,18 @@ def _parse_action(form) -> tuple[str, str, int, str | None, str | None]:
     raw_id, _, tier = value.partition(":")
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:  # ids fit in a signed 64-bit column
         raise ApiError(400, "the action's value must carry a ticket id", field="actions[0].value")
-    if action_id == "ticket_set_urgency" and tier not in TIERS:
-        raise ApiError(400, f"urgency must be one of {', '.join(TIERS)}", field="actions[0].selected_option")
+    action = ACTIONS.get(action_id)
+    if action is not None and action.choices and tier not in action.choices:
+        raise ApiError(400, f"{action.choosing} must be one of {', '.join(action.choices)}",
+                       field="actions[0].selected_option")  # fmt: skip
     return user, action_id, int(raw_id), tier or None, _user_name(payload)
 
 
 def _apply(session, ticket: Ticket, action_id: str, user: str, tier: str | None) -> None:
-    config, now = current_app.config["EARSHOT"], utcnow()
-    if action_id == "ticket_claim":
-        lifecycle.claim(session, ticket, user, now)
-    elif action_id == "ticket_responded":
-        lifecycle.mark_responded(session, ticket, user, now, config)
-    elif action_id == "ticket_resolve":
-        lifecycle.resolve(session, ticket, user, now)
-    elif action_id == "ticket_not_complaint":
-        lifecycle.not_complaint(session, ticket, user, now)
-    elif action_id == "ticket_set_urgency":
-        lifecycle.set_urgency(session, ticket, tier, user, now, config)
-    else:
+    action = ACTIONS.get(action_id)
+    if action is None:
         raise ApiError(400, f"unknown action_id {action_id[:64]!r}", field="actions[0].action_id")
+    action.apply(session, ticket, user, utcnow(), current_app.config["EARSHOT"], tier)
 
 
 @bp.post("/actions")

@@ -1,9 +1,9 @@
-"""`python -m store upgrade | revision MESSAGE | decode-x-entities --before ISO [--dry-run]` against DATABASE_URL."""
+"""`python -m store upgrade | revision MESSAGE` against DATABASE_URL."""
 
 import sys
 
 from core.settings import ConfigError, load_settings
-from store import decode_entities, migrate
+from store import migrate
 
 
 def main(argv: list[str]) -> int:
@@ -18,10 +18,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["revision"] and len(argv) == 2:
         migrate.revision(settings.database_url, argv[1])
         return 0
-    if argv[:1] == ["decode-x-entities"]:
-        return decode_entities.main(argv[1:], settings.database_url)
-    print("usage: python -m store upgrade | revision MESSAGE | decode-x-entities --before ISO [--dry-run]",
-          file=sys.stderr)
+    print("usage: python -m store upgrade | revision MESSAGE", file=sys.stderr)
     return 2
 
 

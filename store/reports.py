@@ -4,10 +4,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, not_, or_, select, true
+from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.config import TIERS
+from core.tiers import TIERS
 from store.schema import SlaAlert, Ticket, TicketEvent
 
 OPEN_STATUSES = ("open", "claimed", "responded")
@@ -76,7 +76,8 @@ def ticket_with_events(session: Session, ticket_id: int, last: int = 5) -> tuple
     return ticket, list(reversed(list(events)))
 
 
-# The dashboard and the API: filtered lists, keyset pages, cohorts of tickets for percentiles.
+# The dashboard and the API: filtered lists and cohorts of tickets for percentiles (the API's keyset
+# pages: store.pages).
 
 ANY_BREACH = or_(Ticket.first_response_breached, Ticket.next_response_breached, Ticket.resolution_breached)
 # In breach now: a clock that passed its deadline and still has not been met.
@@ -126,49 +127,6 @@ class TicketFilter:
 
 
 ANY = TicketFilter()
-
-
-def _before(at_column, id_column, after: tuple[datetime, int] | None):
-    """Keyset condition for a newest-first page: rows strictly after the last one seen."""
-    if after is None:
-        return true()
-    at, row_id = after
-    return or_(at_column < at, and_(at_column == at, id_column < row_id))
-
-
-def ticket_page(
-    session: Session, filters: TicketFilter, after: tuple[datetime, int] | None, limit: int
-) -> list[Ticket]:
-    """Newest first by (created_at, id): a page never repeats or skips a row when tickets are added."""
-    statement = (
-        filters.apply(select(Ticket))
-        .where(_before(Ticket.created_at, Ticket.id, after))
-        .options(selectinload(Ticket.mentions), selectinload(Ticket.events))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(statement))
-
-
-def ticket_detail(session: Session, ticket_id: int) -> Ticket | None:
-    statement = (
-        select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.mentions), selectinload(Ticket.events))
-    )
-    return session.scalar(statement)
-
-
-def breach_page(
-    session: Session, since: datetime, after: tuple[datetime, int] | None, limit: int | None,
-    filters: TicketFilter = ANY,
-) -> list[tuple[SlaAlert, Ticket]]:  # fmt: skip
-    """Breach alerts with their tickets, newest first by (at, id)."""
-    statement = (
-        filters.apply(select(SlaAlert, Ticket).join(Ticket, SlaAlert.ticket_id == Ticket.id))
-        .where(SlaAlert.kind == "breach", SlaAlert.at >= since, _before(SlaAlert.at, SlaAlert.id, after))
-        .order_by(SlaAlert.at.desc(), SlaAlert.id.desc())
-        .limit(limit)
-    )
-    return [(alert, ticket) for alert, ticket in session.execute(statement)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,10 @@
-"""Tables. Times are stored as naive UTC and read back as aware UTC."""
+"""Tables. Times are stored as naive UTC and read back as aware UTC.
+
+One module on purpose, though longer than 300 lines: the tables refer to one another (foreign keys,
+relationships by class name), `Base.metadata` must hold every one of them whenever Alembic
+autogenerates a migration from it (store/migrate.py, Makefile `initial-migration`), and a reader
+checks a migration against the whole schema in one place.
+"""
 
 from datetime import UTC, datetime
 
@@ -199,7 +205,7 @@ class SlackMessage(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(96))
-    # integrations.slack.rules: lane 0 new (parents), 1 conversation, 2 alerts, 3 reminders, 4 digests;
+    # triage.lanes: lane 0 new (parents), 1 conversation, 2 alerts, 3 reminders, 4 digests;
     # priority is the ticket's tier within a lane.
     lane: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     priority: Mapped[int] = mapped_column(SmallInteger, default=2)
@@ -214,6 +220,36 @@ class SlackMessage(Base):
     slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+
+
+class Reply(Base):
+    """The platform outbox: a public reply an agent wrote in Earshot, sent once as the brand's answer.
+
+    `status`: queued (waiting to be sent), sending (a worker holds it), unknown (a send may or may not
+    have taken effect: the next attempt asks the platform before sending again), sent, failed (the
+    platform refused it for good; an agent may retry). The API shows sending and unknown as queued.
+    """
+
+    __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))  # the customer's post answered
+    source: Mapped[str] = mapped_column(String(32))
+    in_reply_to: Mapped[str] = mapped_column(String(255))  # the platform's id of that post
+    text: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    resolve_after: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Incident(Base):

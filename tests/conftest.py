@@ -22,6 +22,7 @@ from store import migrate
 from store.db import dispose_all, get_engine
 from store.schema import Base
 from tickets import incidents
+from workers import after_commit
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -31,6 +32,34 @@ REDIS_HOST_URL = os.environ.get("EARSHOT_TEST_REDIS", "redis://127.0.0.1:6379")
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 SLACK_SIGNING_SECRET = "test-slack-signing-secret-0123"
 API_TOKEN = "test-api-token-0123456789abcdef"
+
+
+class _RunningTestsRedis(after_commit.AfterCommit):
+    """The after-commit handler of the tests: jobs go to the Redis of the test running (REDIS_URL,
+    which the `redis_url` fixture sets, and a test may point at a dead Redis)."""
+
+    def __init__(self):
+        super().__init__(None)
+
+    def __call__(self, found) -> None:
+        self.redis_url = os.environ.get("REDIS_URL")
+        super().__call__(found)
+
+
+_TESTS_AFTER_COMMIT = _RunningTestsRedis()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def after_commit_effects():
+    """The tests run the jobs in this process, as the worker entry point would: installed once."""
+    after_commit.install(_TESTS_AFTER_COMMIT)
+
+
+@pytest.fixture(autouse=True)
+def _tests_after_commit_handler(after_commit_effects):
+    # create_app installs the handler of its settings; every test starts with the tests' own again.
+    yield
+    after_commit.install(_TESTS_AFTER_COMMIT)
 
 
 @pytest.fixture(scope="session")
@@ -234,5 +263,6 @@ def run_jobs(redis_url: str, *queue_names: str) -> None:
     # request follows on the writer thread. Wait for it, as a worker would in time.
     assert intake.settle(), "the intake writer did not finish"
 
-    worker = SimpleWorker([queues.queue(name, redis_url) for name in queue_names], connection=queues.connection(redis_url))
+    queued = [queues.queue(name, redis_url) for name in queue_names]
+    worker = SimpleWorker(queued, connection=queues.connection(redis_url))
     worker.work(burst=True, with_scheduler=False)

@@ -5,7 +5,7 @@ Each burst is one outage of one brand, told by distinct customers in varied styl
 long, with and without error codes, formal and slang, X posts with handles and hashtags,
 Facebook/Instagram comments without a handle.
 
-TUNING chose the clustering thresholds (triage.incidents). HELD_OUT was written after TUNING but
+TUNING chose the clustering thresholds (triage.clustering). HELD_OUT was written after TUNING but
 before any threshold was tried, and was scored once, at the end, to report the detection rate; do
 not tune on it. (The last six TUNING bursts were first written as a held-out set; their
 similarities were printed once in an early look, so they moved to TUNING and HELD_OUT was written

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from tests.conftest import SLACK_SIGNING_SECRET
 from core.timeutil import utcnow
 from integrations.slack.signature import signed_headers
-from integrations.slack.standin import start_standin_in_thread
+from standins.slack import start_standin_in_thread
 from store.db import transaction
 from store.schema import Mention, Ticket
 from tickets import lifecycle

@@ -13,16 +13,14 @@ from sqlalchemy import select
 
 from core.config import parse_config
 from core.timeutil import utcnow
+from ingest.rows import save_mentions
 from integrations.platforms.mention import IncomingMention
-from integrations.slack import outbox
 from store.db import transaction
-from store.ingest import save_mentions
 from store.schema import Incident, IncidentMember, Mention, SlackMessage, Ticket, TicketEvent
 from tests.slack_support import open_ticket
-from tickets import authors, incidents
+from tickets import authors, incidents, outbox, sla_checks
 from triage import sla as rules
 from workers import classify, context, queues
-from workers import sla as sla_jobs
 
 # Paraphrases of one outage, as customers write them.
 OUTAGE = [
@@ -156,7 +154,7 @@ def test_incident_detection_failing_for_one_mention_keeps_every_ticket(
 
     monkeypatch.setattr(incidents, "_similar", fails_for_one)
     claim(16)
-    with caplog.at_level(logging.WARNING, logger="workers.classify"):
+    with caplog.at_level(logging.WARNING, logger="tickets.triage"):
         assert classify.classify_batch() == 6
     assert any(r.message == "incident detection failed" and r.mention_id for r in caplog.records)
     with transaction(database_url) as session:
@@ -200,8 +198,8 @@ def test_checks_due_now_and_later_are_scheduled_in_one_go(database_url, redis_ur
         for ticket in tickets:
             session.add(ticket)
             rules.start(ticket, sla)
-            sla_jobs.schedule_checks(session, ticket)
-    sla_queue = queues.queue(queues.SLA)
+            sla_checks.schedule_checks(session, ticket)
+    sla_queue = queues.queue(queues.SLA, redis_url)
     ids = [f"sla-check-{t.id}-{int(t.next_deadline_at.timestamp())}" for t in tickets]
     assert sorted(sla_queue.job_ids) == sorted(ids[1:])  # their next alert is due already
     assert sla_queue.scheduled_job_registry.get_job_ids() == [ids[0]]

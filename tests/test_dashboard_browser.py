@@ -15,6 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from core.tiers import TIERS
 from core.timeutil import utcnow
 from store.db import transaction
 from tests.conftest import API_TOKEN
@@ -25,7 +26,6 @@ CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1440,2300",
 )  # fmt: skip
-TIERS = ("critical", "high", "normal", "low")
 SOURCES = ("x", "facebook", "instagram")
 AGENTS = ("U0ALICE", "U0BOB", "U0CAROL")
 TEXTS = (

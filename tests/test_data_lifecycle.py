@@ -243,7 +243,9 @@ def test_retention_rule_and_config():
 
     import pytest
 
-    from core.config import ConfigError, RetentionConfig, parse_config
+    from core.config import parse_config
+    from core.config_sections import RetentionConfig
+    from core.settings import ConfigError
     from workers.retention import is_due
 
     now = datetime(2026, 6, 1, tzinfo=UTC)
@@ -262,7 +264,7 @@ def test_retention_rule_and_config():
 def test_retention_purges_only_what_is_due(settings, app_config, jobs, standin, app):
     from datetime import timedelta
 
-    from core.config import RetentionConfig
+    from core.config_sections import RetentionConfig
     from workers.retention import purge_once
 
     client = app.test_client()

@@ -11,7 +11,6 @@ import time_machine
 from sqlalchemy import select
 
 from core.timeutil import utcnow
-from integrations.slack import outbox
 from store.db import transaction
 from store.schema import SlackMessage, Ticket, TicketEvent
 from tests.conftest import API_TOKEN
@@ -24,7 +23,7 @@ from tests.slack_support import (  # noqa: F401  (fixtures)
     standin,
     standin_messages,
 )
-from tickets import lifecycle
+from tickets import lifecycle, outbox
 from workers import deliver
 
 ON_CALL = "<!subteam^S0ONCALL>"

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.timeutil import utcnow
-from integrations.slack import outbox, rules
 from store.db import transaction
 from store.schema import Mention, SlackMessage, Ticket
 from tests.slack_support import jobs, open_ticket, parents, standin, standin_messages  # noqa: F401  (fixtures)
-from tickets import lifecycle
+from tickets import lifecycle, outbox
+from triage import lanes as rules
 from workers import deliver
 from workers import sla as sla_jobs
 

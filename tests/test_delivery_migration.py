@@ -2,9 +2,9 @@
 
 from sqlalchemy import create_engine, text
 
-from integrations.slack import rules
 from store import migrate
 from store.db import dispose_all
+from triage import lanes as rules
 
 ROWS = [
     ("parent:1", "parent"),

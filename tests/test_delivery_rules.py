@@ -1,14 +1,15 @@
-"""The pure delivery rules (integrations.slack.rules): lanes, error classes, fallbacks, backoff,
+"""The pure delivery rules (integrations.slack.rules, triage.lanes): lanes, error classes, fallbacks, backoff,
 giving up, reminder coalescing and failure notices."""
 
 import pytest
 
 from integrations.slack import rules
-from integrations.slack.outbox import PRIORITY
+from triage import lanes
+from triage.lanes import PRIORITY
 
 
 def _key(kind: str, tier: str, row_id: int, note: str = "conversation"):
-    return rules.order_key(rules.lane(kind, note), PRIORITY[tier], row_id)
+    return lanes.order_key(lanes.lane(kind, note), PRIORITY[tier], row_id)
 
 
 def test_a_new_ticket_outranks_every_reminder_warning_and_breach_whatever_the_tiers():
@@ -22,7 +23,7 @@ def test_a_new_ticket_outranks_every_reminder_warning_and_breach_whatever_the_ti
 
 def test_lane_order_then_tier_then_age():
     rows = {
-        "digest": rules.order_key(rules.lane("channel"), 4, 1),
+        "digest": lanes.order_key(lanes.lane("channel"), 4, 1),
         "critical reminder": _key("note", "critical", 2, "reminder"),
         "reminder summary": _key("reminders", "high", 3),
         "critical breach": _key("note", "critical", 4, "alert"),
@@ -30,7 +31,7 @@ def test_lane_order_then_tier_then_age():
         "state update": _key("update", "normal", 6),
         "old normal parent": _key("parent", "normal", 7),
         "new critical parent": _key("parent", "critical", 8),
-        "delivery notice": rules.order_key(rules.lane("notice"), 0, 9),
+        "delivery notice": lanes.order_key(lanes.lane("notice"), 0, 9),
     }
     assert sorted(rows, key=rows.get) == [
         "new critical parent", "delivery notice", "old normal parent", "state update", "customer follow-up",
@@ -114,10 +115,10 @@ def test_the_refusal_note_says_where_it_was_meant_to_go_and_why():
 
 
 def test_reminder_decisions():
-    assert rules.reminder_action(True, True, 99) == rules.REPLACE, "one outstanding per ticket"
-    assert rules.reminder_action(False, True, 0) == rules.JOIN_SUMMARY
-    assert rules.reminder_action(False, False, rules.REMINDER_SUMMARY_AT - 1) == rules.QUEUE_NOTE
-    assert rules.reminder_action(False, False, rules.REMINDER_SUMMARY_AT) == rules.START_SUMMARY
+    assert lanes.reminder_action(True, True, 99) == lanes.REPLACE, "one outstanding per ticket"
+    assert lanes.reminder_action(False, True, 0) == lanes.JOIN_SUMMARY
+    assert lanes.reminder_action(False, False, lanes.REMINDER_SUMMARY_AT - 1) == lanes.QUEUE_NOTE
+    assert lanes.reminder_action(False, False, lanes.REMINDER_SUMMARY_AT) == lanes.START_SUMMARY
 
 
 @pytest.mark.parametrize("tickets", [1, 5, 60, 1000])
@@ -128,14 +129,14 @@ def test_reminders_waiting_in_a_channel_stay_bounded_however_many_tickets_breach
     summary: set[int] | None = None
     for _ in range(10):
         for ticket in range(tickets):
-            action = rules.reminder_action(ticket in notes, summary is not None, len(notes))
-            if action == rules.QUEUE_NOTE:
+            action = lanes.reminder_action(ticket in notes, summary is not None, len(notes))
+            if action == lanes.QUEUE_NOTE:
                 notes.add(ticket)
-            elif action == rules.START_SUMMARY:
+            elif action == lanes.START_SUMMARY:
                 summary, notes = {*notes, ticket}, set()
-            elif action == rules.JOIN_SUMMARY:
+            elif action == lanes.JOIN_SUMMARY:
                 summary.add(ticket)
-            assert len(notes) + (summary is not None) <= rules.REMINDER_SUMMARY_AT + 1
+            assert len(notes) + (summary is not None) <= lanes.REMINDER_SUMMARY_AT + 1
     told = notes | (summary or set())
     assert told == set(range(tickets)), "no overdue ticket is left out"
 

@@ -49,3 +49,13 @@ def test_digest_is_skipped_without_a_managers_channel(settings, jobs, config_dat
     assert send_digest() is False
     with transaction(settings.database_url) as session:
         assert session.query(SlackMessage).count() == 0
+
+
+def test_digest_is_skipped_when_switched_off(settings, jobs, config_data):  # noqa: F811
+    config_data["digest"] = {"enabled": False}
+    with open(os.environ["EARSHOT_CONFIG"], "w") as handle:  # `jobs` wrote it before this change
+        yaml.safe_dump(config_data, handle)
+    context.reset()
+    assert send_digest() is False
+    with transaction(settings.database_url) as session:
+        assert session.query(SlackMessage).count() == 0

@@ -36,10 +36,11 @@ from core.logs import JsonFormatter, configure_logging, mask_url, written_forms
 from core.settings import DEV_SLACK_SIGNING_SECRET, DEV_WEBHOOK_SECRET, ConfigError, load_settings
 from core.timeutil import utcnow
 from integrations.platforms import generic
-from integrations.slack import standin
 from service import MAX_BODY_BYTES
 from service.api import _csv_cell
 from service.dashboard import SECURITY_HEADERS, URGENCY_COLOURS
+from standins import slack as standin
+from standins import slack_page
 from store.db import transaction
 from tests.conftest import API_TOKEN, mention, post_generic
 from tests.seeding import seed_breach, seed_ticket
@@ -234,7 +235,7 @@ def test_chunked_bodies_through_gunicorn(redis_url, tmp_path):
 def standin_client(monkeypatch):
     """The stand-in's app; what it would sign and send to Earshot is recorded instead."""
     forwarded = []
-    monkeypatch.setattr(standin, "_forward", lambda *args: forwarded.append(args) or (200, '{"text": "ok"}'))
+    monkeypatch.setattr(slack_page, "_forward", lambda *args: forwarded.append(args) or (200, '{"text": "ok"}'))
     app = standin.create_standin_app("http://127.0.0.1:9", "a-signing-secret-0123")
     workspace = app.config["WORKSPACE"]
     with workspace.lock:

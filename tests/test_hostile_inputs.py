@@ -15,13 +15,13 @@ from rq.timeouts import JobTimeoutException
 from sqlalchemy import select, text, update
 
 from core.timeutil import utcnow
+from ingest.rows import save_mentions
 from integrations.platforms import x
 from integrations.platforms.mention import IncomingMention
 from integrations.slack import blocks
 from models import severity_cues, signals
 from models.text import ANALYSED_CHARS, analysed
 from store.db import UNREADABLE_JSON, transaction
-from store.ingest import save_mentions
 from store.schema import Mention, SlackMessage
 from tests.conftest import API_TOKEN, mention, post_generic, run_jobs
 from tests.slack_support import jobs, open_ticket, parents, standin  # noqa: F401  (fixtures)

@@ -15,15 +15,16 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from core.config import IncidentConfig
+from core.config_sections import IncidentConfig
 from core.timeutil import utcnow
+from ingest.rows import save_mentions
 from integrations.platforms.mention import IncomingMention
 from store.db import transaction
-from store.ingest import save_mentions
 from store.schema import Incident, IncidentMember, Mention, SlackMessage, Ticket
 from tests.incident_bursts import TUNING, Burst, twcs_inbound
 from tests.slack_support import jobs, standin, standin_messages  # noqa: F401  (fixtures)
-from triage.incidents import ClusterIndex, forms_incident
+from triage.clustering import ClusterIndex
+from triage.incidents import forms_incident
 from workers import deliver
 from workers.classify import classify_batch
 

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from core.timeutil import utcnow
+from ingest.rows import save_mentions
 from integrations.platforms.mention import IncomingMention
 from store.db import transaction
-from store.ingest import save_mentions
 from store.schema import Incident, IncidentMember, Mention, SlackMessage, Ticket, TicketEvent
 from tests.slack_support import jobs, standin, standin_messages  # noqa: F401  (fixtures)
 from workers import deliver

@@ -8,7 +8,8 @@ import pytest
 
 from core.config import parse_config
 from core.settings import ConfigError
-from triage.incidents import ClusterIndex, forms_incident, volume_rise
+from triage.clustering import ClusterIndex
+from triage.incidents import forms_incident, volume_rise
 
 T0 = datetime(2026, 11, 21, 14, 0, tzinfo=UTC)
 rng = np.random.default_rng(7)

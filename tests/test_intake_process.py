@@ -1,4 +1,4 @@
-"""The shared intake writer (service/intake_server.py): its wire, its loop
+"""The shared intake writer (ingest/loop.py, run by service/intake_server.py): its wire, its loop
 against the real databases and Redis, the supervisor that keeps it running,
 and gunicorn's web workers using it."""
 
@@ -20,14 +20,11 @@ from sqlalchemy import select, text
 from bench.harness import gunicorn_server, scratch_database
 from core.settings import DEV_WEBHOOK_SECRET
 from core.timeutil import utcnow
-from integrations.platforms.generic import sign
-from integrations.platforms.mention import IncomingMention
-from service import intake as web_intake
-from service.intake_server import Supervisor, WriterLoop
-from service.intake_wire import (
+from ingest.loop import WriterLoop
+from ingest.rows import Delivery, delivery_rows
+from ingest.wire import (
     HEADER,
     MAX_FRAME,
-    SOCKET_ENV,
     FrameError,
     FrameReader,
     WriterClient,
@@ -35,9 +32,13 @@ from service.intake_wire import (
     frame,
     read_frame,
 )
-from service.intake_writer import IntakeWriter
+from ingest.writer import IntakeWriter
+from integrations.platforms.generic import sign
+from integrations.platforms.mention import IncomingMention
+from service import intake as web_intake
+from service import intake_server
+from service.intake_server import SOCKET_ENV
 from store.db import get_engine, session_for
-from store.ingest import Delivery, delivery_rows
 from store.schema import Mention
 from tests.conftest import mention, post_generic
 from workers import classify_queue
@@ -82,7 +83,7 @@ def writer_loop(database_url, redis_url, socket_dir):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
-    intake = IntakeWriter(database_url, redis_url)
+    intake = IntakeWriter(database_url, lambda ids: classify_queue.request_classification(ids, redis_url))
     groups: list[int] = []
     store = intake.store
 
@@ -283,7 +284,7 @@ def test_the_supervisor_restarts_a_killed_writer_and_requests_carry_on(database_
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", redis_url)
     dialect = get_engine(database_url).dialect.name
-    supervisor = Supervisor()
+    supervisor = intake_server.new_supervisor()
     path = supervisor.start()
     directory = os.path.dirname(path)
     try:
@@ -307,8 +308,6 @@ def test_the_supervisor_restarts_a_killed_writer_and_requests_carry_on(database_
 
 
 def test_a_supervisor_that_cannot_start_leaves_nothing_behind(monkeypatch):
-    from service import intake_server
-
     monkeypatch.setattr(tempfile, "tempdir", "/nonexistent/earshot")
     with pytest.raises(OSError):
         intake_server.start_supervisor()
@@ -353,6 +352,16 @@ def _post(port: int, external_id: str) -> int:
         connection.close()
 
 
+def _wait_until(condition, timeout: float) -> bool:
+    """Poll `condition` until it holds: the short sleeps only pace the polling, they decide nothing."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _writers_of(master_pid: int) -> list[int]:
     return [pid for pid, command in _children(master_pid).items() if "service.intake_server" in command]
 
@@ -375,13 +384,13 @@ def test_gunicorn_workers_share_one_writer_that_outlives_a_kill_and_stops_with_t
             senders = [threading.Thread(target=post_until_stopped, args=(f"t{t}",)) for t in range(6)]
             for sender in senders:
                 sender.start()
-            time.sleep(0.5)
+            # Requests are answered through the first writer (a worker's first waits for it to load the app).
+            assert _wait_until(lambda: len(statuses) >= 6, timeout=30)
             before_kill = len(statuses)
             os.kill(writers[0], signal.SIGKILL)  # mid-run
-            deadline = time.monotonic() + 15
-            while _writers_of(master.pid) in ([], writers) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(1.0)  # requests go on through the new writer
+            assert _wait_until(lambda: _writers_of(master.pid) not in ([], writers), timeout=15)
+            restarted_at = len(statuses)
+            assert _wait_until(lambda: len(statuses) > restarted_at + 6, timeout=30)  # on through the new writer
             stop.set()
             for sender in senders:
                 sender.join(timeout=60)

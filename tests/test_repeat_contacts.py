@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import select
 
-from core.config import TIERS
+from core.tiers import TIERS
 from store.db import session_for
 from store.schema import AuthorLink, SlackMessage, Ticket, TicketEvent
 from tests.conftest import mention, post_generic, run_jobs

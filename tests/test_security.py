@@ -141,7 +141,8 @@ def test_secrets_are_absent_from_logs_and_error_answers(database_url, redis_url,
     for fault in ({"status": 200, "error": "channel_not_found"}, {"status": 500}):
         open_ticket(database_url, app_config, channel=ticket_channel)
         add_fault(api_standin, method="chat.postMessage", **fault)
-        assert send_next(database_url, web_client(settings), ticket_channel).status in ("failed", "retry", "rerouted")
+        outcome = send_next(settings, app_config.slack, web_client(settings), ticket_channel)
+        assert outcome.status in ("failed", "retry", "rerouted")
 
     logged = buffer.getvalue()
     assert "Slack refused a message" in logged and "Slack delivery failed" in logged, "the Slack errors were logged"

@@ -6,8 +6,9 @@ from datetime import date, time, timedelta
 import pytest
 import yaml
 
-from core.config import TIERS, load_config, parse_config
+from core.config import load_config, parse_config
 from core.settings import DEV_WEBHOOK_SECRET, ConfigError, load_settings
+from core.tiers import TIERS
 
 CONTRACT_EXAMPLE = """
 slack:
@@ -137,6 +138,17 @@ def test_no_file_and_an_empty_file_give_the_defaults(tmp_path):
         assert config.sla.policies["high"].first_response == timedelta(hours=1)
 
 
+def test_the_digest_and_urgency_sections_are_read(tmp_path):
+    config = load_config(write(tmp_path, "digest: {enabled: false, longest_waiting: 10}\n"
+                                         "urgency: {reach_followers: 500, keywords: {vip: [platinum]}}\n"))
+
+    assert (config.digest.enabled, config.digest.longest_waiting) == (False, 10)
+    assert config.urgency.reach_followers == 500 and config.urgency.keywords == (("vip", ("platinum",)),)
+    defaults = load_config(None)
+    assert (defaults.digest.enabled, defaults.digest.longest_waiting) == (True, 5)
+    assert defaults.urgency.reach_followers == 10000 and defaults.urgency.keywords == ()
+
+
 def test_unquoted_yaml_dates_are_holidays(tmp_path):
     config = load_config(write(tmp_path, "sla: {holidays: [2026-12-25, 2027-01-01]}\n"))
 
@@ -186,6 +198,13 @@ def test_unquoted_yaml_dates_are_holidays(tmp_path):
         ("routes: [{match: {}, channel: '#billing team'}]\n", ["routes[0].channel", "#billing team"]),
         ("model: {threads: 0}\n", ["model.threads"]),
         ("model: {claim: 0}\n", ["model.claim", "integer from 1"]),
+        ("digest: [daily]\n", ["digest", "mapping"]),
+        ("digest: {channel: '#managers'}\n", ["digest", "channel", "allowed: enabled, longest_waiting"]),
+        ("digest: {enabled: sometimes}\n", ["digest.enabled", "true or false"]),
+        ("digest: {longest_waiting: 0}\n", ["digest.longest_waiting", "from 1 to 50", "0"]),
+        ("digest: {longest_waiting: 5.5}\n", ["digest.longest_waiting", "integer"]),
+        ("urgency: {reach_followers: -1}\n", ["urgency.reach_followers", "whole number"]),
+        ("urgency: {disabled_signals: [fire]}\n", ["urgency.disabled_signals", "safety risk"]),
     ],
 )
 def test_a_bad_file_names_the_path_key_and_reason(tmp_path, text, expected):

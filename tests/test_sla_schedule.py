@@ -11,6 +11,7 @@ from core.config import parse_config
 from core.timeutil import utcnow
 from store.db import transaction
 from store.schema import SlackMessage, SlaAlert, Ticket
+from tickets import sla_checks
 from triage import sla as rules
 from workers import context, queues
 from workers import sla as jobs
@@ -23,7 +24,7 @@ def worker_env(database_url, redis_url, monkeypatch):
     monkeypatch.delenv("EARSHOT_CONFIG", raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)
     context.reset()
-    yield queues.queue(queues.SLA)
+    yield queues.queue(queues.SLA, redis_url)
     context.reset()
 
 
@@ -34,7 +35,7 @@ def open_ticket(session, created_at: datetime) -> Ticket:
     )
     session.add(ticket)
     rules.start(ticket, SLA)
-    jobs.schedule_checks(session, ticket)
+    sla_checks.schedule_checks(session, ticket)
     return ticket
 
 

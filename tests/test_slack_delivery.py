@@ -7,7 +7,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from integrations.slack import delivery, outbox
+from integrations.slack import delivery
 from store.db import transaction
 from store.schema import SlackMessage, Ticket
 from tests.slack_support import (  # noqa: F401  (fixtures)
@@ -19,6 +19,7 @@ from tests.slack_support import (  # noqa: F401  (fixtures)
     standin,
     standin_messages,
 )
+from tickets import outbox
 from workers import deliver, queues
 
 ON_CALL = "<!subteam^S0ONCALL>"
@@ -88,7 +89,14 @@ def test_crash_between_post_and_record_still_one_parent(settings, app_config, jo
     assert row.attempts == 2 and row.slack_ts == posted["ts"]
 
 
-def test_critical_goes_first_in_a_backed_up_channel(settings, app_config, jobs, standin, monkeypatch):
+def _wait_until(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.01)
+
+
+def test_critical_goes_first_in_a_backed_up_channel(settings, app_config, jobs, standin, redis_url, monkeypatch):
     monkeypatch.setattr(deliver, "SEND_INTERVAL_SECONDS", 1.0)
     for _ in range(50):
         open_ticket(settings.database_url, app_config, urgency="normal", channel="#busy")
@@ -97,7 +105,8 @@ def test_critical_goes_first_in_a_backed_up_channel(settings, app_config, jobs, 
     critical = open_ticket(settings.database_url, app_config, urgency="critical", channel="#busy")
     assert deliver.deliver_channel("#busy") > 0  # still inside Retry-After: nothing sent
     assert parents(standin, "#busy") == []
-    time.sleep(1.05)
+    gate = deliver.ChannelGate(Redis.from_url(redis_url), "#busy")
+    _wait_until(lambda: gate.wait_seconds() == 0)  # Retry-After is over
     assert 0.9 < deliver.deliver_channel("#busy") <= 1.0  # sent one, paced to 1 msg/s
     assert deliver.deliver_channel("#busy") > 0
     [first] = parents(standin, "#busy")
@@ -126,7 +135,8 @@ def test_escalation_pings_on_call_and_links_the_thread(settings, app_config, job
     ticket_id = open_ticket(settings.database_url, app_config, urgency="high")
     deliver.drain(["#support"])
     with transaction(settings.database_url) as session:
-        outbox.queue_escalation(session, session.get(Ticket, ticket_id), "SLA breached <!channel>", "breach:1")
+        outbox.queue_escalation(session, session.get(Ticket, ticket_id), "SLA breached <!channel>", "breach:1",
+                                app_config.slack.escalation_channel, app_config.slack.escalation_mentions)
     deliver.drain([config_data["slack"]["escalation_channel"]])
     [posted] = standin_messages(standin, config_data["slack"]["escalation_channel"])
     text = json.dumps(posted["blocks"])

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from core.timeutil import utcnow
-from integrations.slack import rules
 from store.db import session_for, transaction
 from store.schema import Mention, SlaAlert, SlackMessage
 from tests.conftest import SLACK_SIGNING_SECRET
 from tests.slack_support import standin, standin_messages  # noqa: F401  (fixtures)
 from tickets import lifecycle
+from triage import lanes as rules
 from workers import context, deliver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

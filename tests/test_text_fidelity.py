@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from core.timeutil import utcnow
+from ingest import decode_entities
 from integrations.platforms.text import MAX_LINKS, expand_links, unescape_x
-from store import decode_entities
 from store.db import session_for, transaction
 from store.schema import Mention
 from tests.conftest import API_TOKEN, make_settings, run_jobs

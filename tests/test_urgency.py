@@ -4,7 +4,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from models.urgency import TIERS, UrgencyPolicy, bump, decide, detect_signals
+from core.config_urgency import BUILT_IN_SIGNALS, UrgencyConfig
+from core.tiers import TIERS
+from models.signals import DEFAULT_SIGNALS
+from triage.urgency import bump, decide, detect_signals
 
 
 @dataclass(frozen=True)
@@ -15,7 +18,7 @@ class Pred:
 
 
 def tier(pred, text="@acme meh", followers=None, repeat=0, policy=None):
-    policy = policy or UrgencyPolicy()
+    policy = policy or UrgencyConfig()
     return decide(pred, text, followers=followers, repeat_contacts=repeat, policy=policy).tier
 
 
@@ -75,7 +78,7 @@ def test_negation_does_not_reach_across_a_contrast():
 
 
 def test_negation_window_zero_turns_negation_off():
-    policy = UrgencyPolicy.from_config({"negation_window": 0})
+    policy = UrgencyConfig.from_config({"negation_window": 0})
     assert detect_signals("no fraud here", policy) == ["fraud / account takeover"]
 
 
@@ -152,7 +155,7 @@ def test_bump(start, steps, expected):
 
 
 def test_thresholds_and_weights_from_config():
-    policy = UrgencyPolicy.from_config(
+    policy = UrgencyConfig.from_config(
         {"high_score": 0.55, "reach_followers": 500, "repeat_contacts": 2, "severity_weight": 0.2}
     )
     assert tier(Pred(0.9, 2), policy=policy) == "high"  # 0.45 + 0.1
@@ -162,12 +165,12 @@ def test_thresholds_and_weights_from_config():
 
 
 def test_complaint_threshold_floor_from_config():
-    policy = UrgencyPolicy.from_config({"complaint_threshold": 0.9})
+    policy = UrgencyConfig.from_config({"complaint_threshold": 0.9})
     assert tier(Pred(0.85, 4), policy=policy) == "low"
 
 
 def test_keywords_extend_and_add_signals_from_config():
-    policy = UrgencyPolicy.from_config(
+    policy = UrgencyConfig.from_config(
         {"keywords": {"money taken": ["pocketed my deposit"], "data breach": ["leaked my data"]}}
     )
     assert detect_signals("@acme you pocketed  my deposit", policy) == ["money taken"]
@@ -179,12 +182,12 @@ def test_keywords_extend_and_add_signals_from_config():
 
 
 def test_disabled_signals_from_config():
-    policy = UrgencyPolicy.from_config({"disabled_signals": ["service down"]})
+    policy = UrgencyConfig.from_config({"disabled_signals": ["service down"]})
     assert detect_signals("@acme the app is down", policy) == []
 
 
 def test_none_config_gives_defaults():
-    assert UrgencyPolicy.from_config(None) == UrgencyPolicy()
+    assert UrgencyConfig.from_config(None) == UrgencyConfig()
 
 
 @pytest.mark.parametrize(
@@ -206,17 +209,27 @@ def test_none_config_gives_defaults():
 )
 def test_bad_config_raises_naming_the_key(config, key):
     with pytest.raises(ValueError, match=rf"^urgency\.{key}: "):
-        UrgencyPolicy.from_config(config)
+        UrgencyConfig.from_config(config)
 
 
 def test_bad_config_type_raises():
     with pytest.raises(ValueError, match="^urgency: "):
-        UrgencyPolicy.from_config(["critical"])
+        UrgencyConfig.from_config(["critical"])
+
+
+def test_the_settings_name_the_built_in_signals():
+    assert BUILT_IN_SIGNALS == tuple(DEFAULT_SIGNALS)
+
+
+def test_settings_are_hashable_and_equal_whatever_form_the_keywords_take():
+    given = UrgencyConfig(keywords={"vip": ["platinum member"]})
+    assert given == UrgencyConfig(keywords=(("vip", ("platinum member",)),))
+    assert hash(given) == hash(UrgencyConfig.from_config({"keywords": {"vip": ["platinum member"]}}))
 
 
 def test_urgency_module_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, models.urgency; sys.exit('torch' in sys.modules)"
+    code = "import sys, triage.urgency; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

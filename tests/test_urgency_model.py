@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.config_urgency import UrgencyConfig
 from models.classifier import ModelUrgency
 from models.language import platform_language_unscored, unscored_language
-from models.urgency import UrgencyPolicy, decide, model_tier
+from models.urgency_tier import model_tier
+from triage.urgency import decide
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ def urgency(critical=0.0, high=0.0, normal=0.0, low=0.0, none=0.0, harm="none", 
 
 def decision(u, text="@acme hello", language=None, policy=None, **fields):
     return decide(Pred(0.9, 2, u, **fields), text, followers=None, repeat_contacts=0,
-                  policy=policy or UrgencyPolicy(), language=language)  # fmt: skip
+                  policy=policy or UrgencyConfig(), language=language)  # fmt: skip
 
 
 @pytest.mark.parametrize(("tiers", "phrase", "expected"), [
@@ -55,7 +57,7 @@ def test_a_risk_phrase_is_evidence_not_a_verdict():
 
 
 def test_the_operators_keywords_still_make_a_post_critical():
-    policy = UrgencyPolicy(keywords={"vip": ["platinum member"]})
+    policy = UrgencyConfig(keywords={"vip": ["platinum member"]})
     assert decision(urgency(low=0.9), "@acme platinum member here, app is slow", policy=policy).tier == "critical"
 
 

@@ -24,7 +24,6 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from integrations.slack import incident_messages, outbox
 from store.schema import (
     AuthorLink,
     Incident,
@@ -36,8 +35,9 @@ from store.schema import (
     Ticket,
     TicketEvent,
 )
-from tickets import audit
+from tickets import audit, outbox
 from tickets.authors import Handle, handles
+from triage.lanes import CHANNEL, PARENT
 
 DELETED, REQUEST, RETENTION = "deleted", "request", "retention"
 MARKERS = {
@@ -129,7 +129,7 @@ def _erase_incident_members(session: Session, mention_ids: list[int]) -> None:
         incident = session.get(Incident, incident_id)
         posted_in = session.scalar(select(SlackMessage.channel).where(SlackMessage.incident_id == incident_id))
         if incident is not None and posted_in is not None:
-            incident_messages.queue(session, incident, posted_in)  # its samples leave erased texts out
+            outbox.queue_incident(session, incident, posted_in)  # its samples leave erased texts out
 
 
 def _erased_event(session: Session, ticket: Ticket, reason: str, mentions: int, actor: str | None,
@@ -153,7 +153,7 @@ def _erase_ticket(session: Session, ticket: Ticket, erased: int, secrets_: list[
         reply.text = scrub(reply.text, secrets_, replaced)
     _erased_event(session, ticket, reason, erased, actor, at)
     for row in session.scalars(select(SlackMessage).where(SlackMessage.ticket_id == ticket.id,
-                                                          SlackMessage.kind != outbox.PARENT)):  # fmt: skip
+                                                          SlackMessage.kind != PARENT)):  # fmt: skip
         _redact_row(session, row, secrets_, replaced, at)
     outbox.queue_ticket_update(session, ticket)  # the parent is rendered again, from the erased mention
 
@@ -172,13 +172,13 @@ def _redact_unticketed_messages(session: Session, secrets_: list[str], replaced:
                                 at: datetime) -> None:  # fmt: skip
     """The managers' digest names waiting customers; it belongs to no ticket."""
     for row in session.scalars(select(SlackMessage).where(SlackMessage.ticket_id.is_(None),
-                                                          SlackMessage.kind == outbox.CHANNEL)):  # fmt: skip
+                                                          SlackMessage.kind == CHANNEL)):  # fmt: skip
         _redact_row(session, row, secrets_, replaced, at)
 
 
 def erase_deleted_posts(session: Session, posts: list[Handle], at: datetime) -> Erased:
     """Posts their authors deleted on the platform, as (source, external id). One not stored yet
-    leaves a tombstone, so that a copy arriving later is refused at intake (store.ingest)."""
+    leaves a tombstone, so that a copy arriving later is refused at intake (ingest.rows)."""
     posts = list(dict.fromkeys(posts))
     if not posts:
         return Erased(0, 0)

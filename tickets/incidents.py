@@ -1,7 +1,7 @@
 """Incidents in the database: a classified complaint is observed, incidents form and grow,
 member tickets are linked, and one answer resolves them all.
 
-The similarity rule keeps its window in memory (triage.incidents.ClusterIndex,
+The similarity rule keeps its window in memory (triage.clustering.ClusterIndex,
 one per database per process), rebuilt from the stored embeddings of the
 last window after a restart. Incidents themselves live in the database, and a
 cluster that forms one first looks for an open incident of the same problem
@@ -16,11 +16,12 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.config import AppConfig, IncidentConfig
-from integrations.slack import incident_messages, outbox
+from core.config import AppConfig
+from core.config_sections import IncidentConfig
 from store.schema import Incident, IncidentMember, Mention, Ticket
-from tickets import lifecycle
-from triage.incidents import Cluster, ClusterIndex, Growth, forms_incident, volume_rise
+from tickets import lifecycle, outbox
+from triage.clustering import Cluster, ClusterIndex, Growth
+from triage.incidents import forms_incident, volume_rise
 
 WEEK = timedelta(days=7)
 VOLUME_CHECK_EVERY = timedelta(minutes=1)  # of event time, per brand: the check is a few count queries
@@ -212,7 +213,7 @@ def _add_members(session: Session, incident: Incident, mentions: list[Mention], 
             outbox.queue_thread_note(session, ticket, note, f"incident:{incident.id}:{ticket.id}")
     session.flush()
     _refresh(session, incident)
-    incident_messages.queue(session, incident, config.slack.escalation_channel)
+    outbox.queue_incident(session, incident, config.slack.escalation_channel)
 
 
 def _refresh(session: Session, incident: Incident) -> None:
@@ -292,5 +293,5 @@ def resolve(session: Session, incident: Incident, answer: str, actor: str, at: d
         lifecycle.resolve(session, ticket, actor, at)
         answered += 1
     incident.status, incident.resolved_at, incident.resolved_by, incident.answer = "resolved", at, actor, answer
-    incident_messages.queue(session, incident, config.slack.escalation_channel)
+    outbox.queue_incident(session, incident, config.slack.escalation_channel)
     return answered

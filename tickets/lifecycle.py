@@ -1,20 +1,22 @@
 """What happens to a ticket: opened, joined by a follow-up, answered, worked in Slack.
 
 Every change appends a TicketEvent, moves the SLA clocks (triage.sla), asks
-for the SLA checks to be rescheduled, and queues the Slack messages that show
-it (integrations.slack.outbox). Nothing here commits: the caller does, and
-delivery and scheduling happen after the commit.
+for the SLA checks to be rescheduled (tickets.sla_checks), and queues the Slack
+messages that show it (tickets.outbox). Nothing here commits or enqueues: the
+caller commits, and the entry point's after-commit handler schedules the checks
+and the delivery (store.effects).
 """
 
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.config import TIERS, AppConfig
-from integrations.slack import outbox
+from core.config import AppConfig
+from core.tiers import TIERS
 from store.schema import Label, Mention, Ticket, TicketEvent
+from tickets import outbox
+from tickets.sla_checks import schedule_checks
 from triage import sla
-from workers.sla import schedule_checks
 
 OPEN_STATUSES = ("open", "claimed", "responded")
 

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from bench.harness import ROOT, free_port, wait_for_http
 from core.timeutil import iso, utcnow
 from integrations.platforms.generic import sign
-from integrations.slack.standin import _QuietHandler, create_standin_app
+from standins.slack import _QuietHandler, create_standin_app
 from store import migrate
 from store.db import dispose_all, session_for
 from store.schema import Mention, SlaAlert, SlackMessage, Ticket
@@ -426,26 +426,30 @@ def _settled(database_url: str, last_sent: float) -> dict:
 _BREACH = re.compile(r"SLA breached: (first response|next response|resolution) was due at \S+ \(\w+ ticket #(\d+)\)")
 
 
-def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
-    """The counts, and a line per violation."""
-    violations = []
-    with session_for(stack.database_url) as session:
-        stored = set(session.scalars(select(Mention.external_id).where(Mention.external_id.in_(accepted))))
-        unprocessed = session.scalar(select(func.count()).select_from(Mention).where(Mention.processed_at.is_(None)))
-        tickets = session.execute(select(Ticket.id, Ticket.urgency, Ticket.slack_ts)).all()
-        failed_outbox = session.execute(select(SlackMessage.kind, SlackMessage.last_error)
-                                        .where(SlackMessage.failed_at.is_not(None))).all()  # fmt: skip
-        breaches = Counter(session.execute(select(SlaAlert.ticket_id, SlaAlert.clock)
-                                           .where(SlaAlert.kind == "breach")).all())  # fmt: skip
-        missed = session.scalar(
-            select(func.count()).select_from(Ticket).where(
-                Ticket.first_response_due_at < utcnow() - timedelta(seconds=10),
-                Ticket.first_response_breached.is_(False),
-                Ticket.first_response_met_at.is_(None)
-                | (Ticket.first_response_met_at > Ticket.first_response_due_at),
-            )
-        )  # fmt: skip
-    messages = stack.standin.messages()
+def _read_database(database_url: str, accepted: set) -> dict:
+    with session_for(database_url) as session:
+        return {
+            "stored": set(session.scalars(select(Mention.external_id).where(Mention.external_id.in_(accepted)))),
+            "unprocessed": session.scalar(select(func.count()).select_from(Mention)
+                                          .where(Mention.processed_at.is_(None))),
+            "tickets": session.execute(select(Ticket.id, Ticket.urgency, Ticket.slack_ts)).all(),
+            "failed_outbox": session.execute(select(SlackMessage.kind, SlackMessage.last_error)
+                                             .where(SlackMessage.failed_at.is_not(None))).all(),
+            "breaches": Counter(session.execute(select(SlaAlert.ticket_id, SlaAlert.clock)
+                                                .where(SlaAlert.kind == "breach")).all()),
+            "missed": session.scalar(
+                select(func.count()).select_from(Ticket).where(
+                    Ticket.first_response_due_at < utcnow() - timedelta(seconds=10),
+                    Ticket.first_response_breached.is_(False),
+                    Ticket.first_response_met_at.is_(None)
+                    | (Ticket.first_response_met_at > Ticket.first_response_due_at),
+                )
+            ),
+        }  # fmt: skip
+
+
+def _read_slack(messages: list[dict]) -> tuple[Counter, dict[str, Counter]]:
+    """Parent messages per ticket, and breach announcements per (ticket, clock) by where they were posted."""
     parents = Counter(
         int(m["metadata"]["event_payload"]["ticket_id"]) for m in messages
         if (m.get("metadata") or {}).get("event_type") == "earshot_ticket" and m.get("thread_ts") in (None, m["ts"])
@@ -455,21 +459,27 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
         for clock, ticket_id in _BREACH.findall(message.get("text") or ""):
             where = "escalation" if message["channel"] == ESCALATION_CHANNEL.lstrip("#") else "thread"
             announced[where][(int(ticket_id), clock.replace(" ", "_"))] += 1
+    return parents, announced
 
+
+def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
+    """The counts, and a line per violation."""
+    db = _read_database(stack.database_url, accepted)
+    messages = stack.standin.messages()
+    parents, announced = _read_slack(messages)
+    tickets, breaches = db["tickets"], db["breaches"]
     ticket_ids = {ticket_id for ticket_id, _, _ in tickets}
     not_one_parent = {t: parents.get(t, 0) for t in ticket_ids if parents.get(t, 0) != 1}
-    stray_parents = set(parents) - ticket_ids
     wrong_announcements = {
         where: {key: n for key, n in counts.items() if n != 1 or key not in breaches} |
                {key: 0 for key in breaches if key not in counts}
         for where, counts in announced.items()
     }  # fmt: skip
     jobs = job_registries(stack.redis.url)
-
     counts = {
         "mentions accepted (2xx)": len(accepted),
-        "accepted and stored": len(stored),
-        "unprocessed mentions": unprocessed,
+        "accepted and stored": len(db["stored"]),
+        "unprocessed mentions": db["unprocessed"],
         "tickets": len(tickets),
         "tickets by urgency": dict(Counter(urgency for _, urgency, _ in tickets)),
         "tickets with exactly one Slack parent": len(ticket_ids) - len(not_one_parent),
@@ -479,9 +489,16 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
             1 for key in breaches if announced["escalation"].get(key) == 1),
         "breaches announced once in the ticket's thread": sum(
             1 for key in breaches if announced["thread"].get(key) == 1),
-        "outbox messages given up": len(failed_outbox),
+        "outbox messages given up": len(db["failed_outbox"]),
         "RQ jobs": jobs,
     }  # fmt: skip
+    stray_parents = set(parents) - ticket_ids
+    return counts, _violations(stack, accepted, db, not_one_parent, stray_parents, wrong_announcements, jobs)
+
+
+def _violations(stack, accepted, db, not_one_parent, stray_parents, wrong_announcements, jobs) -> list[str]:
+    violations = []
+    stored, unprocessed, failed_outbox = db["stored"], db["unprocessed"], db["failed_outbox"]
     if stored != accepted:
         violations.append(f"{len(accepted - stored)} accepted mentions are not stored: {sorted(accepted - stored)[:5]}")
     if unprocessed:
@@ -494,8 +511,8 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
     for where, wrong in wrong_announcements.items():
         if wrong:
             violations.append(f"breaches not announced exactly once ({where}): {dict(list(wrong.items())[:5])}")
-    if missed:
-        violations.append(f"{missed} tickets past their first-response deadline without a recorded breach")
+    if db["missed"]:
+        violations.append(f"{db['missed']} tickets past their first-response deadline without a recorded breach")
     if failed_outbox:
         violations.append(f"{len(failed_outbox)} Slack messages given up: {Counter(failed_outbox).most_common(3)}")
     stuck = {name: info for name, info in jobs.items() if info["started"] or info["queued"]}
@@ -504,7 +521,7 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
     if stack.graceful_left_claimed:
         left = stack.graceful_left_claimed
         violations.append(f"SIGTERM left {left} mentions claimed (warm shutdown should finish them)")
-    return counts, violations
+    return violations
 
 
 def job_registries(redis_url: str) -> dict:

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from core.config import Route
+from core.config_sections import Route
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ alert not yet known to be handled, which the workers' sweep looks up.
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from core.config import SlaConfig, SlaPolicy
+from core.config_sla import SlaConfig, SlaPolicy
 from triage.business_time import ALWAYS, Calendar
 
 CLOCKS = ("first_response", "next_response", "resolution")

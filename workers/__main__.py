@@ -21,7 +21,7 @@ from rq import SimpleWorker  # noqa: E402
 
 from core.logs import configure_logging, mask_url  # noqa: E402
 from core.settings import ConfigError  # noqa: E402
-from workers import queues  # noqa: E402
+from workers import after_commit, queues  # noqa: E402
 from workers.context import app_context  # noqa: E402
 from workers.periodic import leader_scheduler, register_all  # noqa: E402
 
@@ -47,7 +47,8 @@ def _worker(names: tuple[str, ...], worker_class=SimpleWorker) -> SimpleWorker:
     for name in names:
         for module in queues.JOB_MODULES[name]:
             importlib.import_module(module)
-    return worker_class([queues.queue(name) for name in names], connection=queues.connection())
+    url = app_context()[0].redis_url
+    return worker_class([queues.queue(name, url) for name in names], connection=queues.connection(url))
 
 
 def run_model_worker(burst: bool = False) -> None:
@@ -73,7 +74,7 @@ def run_sla_worker(burst: bool = False) -> None:
 
 def run_scheduler() -> None:
     # Several may run: one leads (a lease in Redis) and enqueues, the others stand by.
-    scheduler = leader_scheduler(queues.connection(), logging_level="WARNING")
+    scheduler = leader_scheduler(queues.connection(app_context()[0].redis_url), logging_level="WARNING")
     register_all(scheduler, _function)
     scheduler.start()
 
@@ -91,10 +92,11 @@ def main(argv: list[str]) -> int:
         print(f"earshot: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.secrets())
+    after_commit.install(after_commit.AfterCommit(settings.redis_url))  # the jobs' commits enqueue what follows
     try:
         ROLES[argv[0]]()
     except RedisError as error:
-        where = mask_url(queues.redis_url())
+        where = mask_url(queues.redis_url(settings.redis_url))
         print(f"earshot: Redis at {where} is unreachable: {type(error).__name__}", file=sys.stderr)
         return 1
     return 0

@@ -19,7 +19,7 @@ FLAG_TTL_SECONDS = 120  # a lost job (Redis flushed, worker gone) cannot wedge t
 JOB = "workers.classify.classify_batch"
 
 
-def request_classification(mention_ids: list[int], url: str | None = None) -> None:
+def request_classification(mention_ids: list[int], url: str | None) -> None:
     try:
         if not queues.connection(url).set(FLAG, 1, nx=True, ex=FLAG_TTL_SECONDS):
             return
@@ -30,7 +30,7 @@ def request_classification(mention_ids: list[int], url: str | None = None) -> No
         clear_flag(url)
 
 
-def clear_flag(url: str | None = None) -> None:
+def clear_flag(url: str | None) -> None:
     try:
         queues.connection(url).delete(FLAG)
     except RedisError:

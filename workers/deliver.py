@@ -6,7 +6,8 @@ second, longer after a 429's Retry-After or a backoff), and sleeps only until
 the next channel is ready -- so a throttled channel never holds up the others,
 and pacing is not rounded to RQ's whole-second scheduler. It runs while there
 is work (up to a budget, then it queues its successor). A commit that adds
-outbox rows asks for a dispatcher with a Redis flag, so at most one is queued.
+outbox rows asks for a dispatcher with a Redis flag (workers.after_commit), so
+at most one is queued.
 
 `deliver_channel` sends what one channel may send now and schedules itself
 for later; `deliver_pending` is the periodic repair. Per channel, Redis holds
@@ -32,10 +33,11 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
-from integrations.slack import episodes, outbox, rules
+from integrations.slack import episodes, rules
 from integrations.slack.client import web_client
 from integrations.slack.delivery import has_ready, next_retry_in, pending_channels, retry_now, send_next
 from store.db import session_for, transaction
+from tickets import outbox
 from workers import queues
 from workers.context import app_context
 
@@ -104,7 +106,7 @@ def _step(gate: ChannelGate, channel: str, settings) -> float | None:
     if wait > SHORT_WAIT_SECONDS:
         return wait
     time.sleep(wait)
-    outcome = send_next(settings.database_url, web_client(settings), channel)
+    outcome = send_next(settings, app_context()[1].slack, web_client(settings), channel)
     if outcome.status == "idle":
         return _retry_wait(settings, channel)
     # A failed call counts against the channel's pace; the message itself waits out its own backoff.
@@ -193,8 +195,9 @@ def deliver_channel(channel: str, follow_up: bool = False) -> float | None:
     return wait
 
 
-def request_dispatch(redis_url: str | None = None) -> None:
-    """Make sure a dispatcher is queued or running; cheap to call after every commit."""
+def request_dispatch(redis_url: str | None) -> None:
+    """Make sure a dispatcher is queued or running on `redis_url`; cheap to call after every commit
+    (workers.after_commit does, for the commits that queued Slack messages)."""
     try:
         if not queues.connection(redis_url).set(DISPATCH_FLAG, 1, nx=True, ex=int(DISPATCH_BUDGET_SECONDS * 2)):
             return

@@ -8,17 +8,15 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
-from core.timeutil import utcnow
-from integrations.slack import outbox
-from service.charts import duration_label
+from core.timeutil import compact_duration, utcnow
 from store import reports
 from store.db import transaction
+from tickets import outbox
 from workers.context import app_context
 
 log = logging.getLogger(__name__)
 
 DAY = timedelta(hours=24)
-WORST_SHOWN = 5
 
 
 def digest_text(now: datetime, breaches: list[reports.Breach], rows: list[reports.Cohort], waiting: list) -> str:
@@ -29,15 +27,15 @@ def digest_text(now: datetime, breaches: list[reports.Breach], rows: list[report
     detail = f" ({', '.join(f'{clock} {n}' for clock, n in sorted(clocks.items()))})" if breaches else ""
     lines.append(f"*SLA breaches:* {len(breaches)}{detail}")
     lines.append(
-        f"*First response:* p50 {duration_label(overall['first_response_p50_seconds'])} · "
-        f"p90 {duration_label(overall['first_response_p90_seconds'])} · "
+        f"*First response:* p50 {compact_duration(overall['first_response_p50_seconds'])} · "
+        f"p90 {compact_duration(overall['first_response_p90_seconds'])} · "
         f"{overall['responded']} answered of {overall['count']} new tickets"
     )
     for tier, numbers in reports.summarize(rows, "urgency").items():
         if numbers["count"]:
             lines.append(
-                f"    {tier}: p50 {duration_label(numbers['first_response_p50_seconds'])} · "
-                f"p90 {duration_label(numbers['first_response_p90_seconds'])} · {numbers['breaches']} breached"
+                f"    {tier}: p50 {compact_duration(numbers['first_response_p50_seconds'])} · "
+                f"p90 {compact_duration(numbers['first_response_p90_seconds'])} · {numbers['breaches']} breached"
             )
     lines.append("")
     if not waiting:
@@ -49,17 +47,21 @@ def digest_text(now: datetime, breaches: list[reports.Breach], rows: list[report
             who = ticket.author_handle or ticket.author_id
             lines.append(
                 f"• #{ticket.id} {ticket.urgency} · {ticket.source} · {who} · waiting "
-                f"{duration_label((now - since).total_seconds())} · {ticket.channel}"
+                f"{compact_duration((now - since).total_seconds())} · {ticket.channel}"
             )
     return "\n".join(lines)
 
 
 def send_digest() -> bool:
-    """The job: queue today's digest; False when no managers' channel is configured."""
+    """The job: queue today's digest; False when no managers' channel is configured or `digest.enabled`
+    is false."""
     settings, config = app_context()
     channel = config.slack.managers_channel
     if not channel:
         log.info("no slack.managers_channel configured; digest skipped")
+        return False
+    if not config.digest.enabled:
+        log.info("digest.enabled is false; digest skipped")
         return False
     now = utcnow()
     with transaction(settings.database_url) as session:
@@ -67,7 +69,7 @@ def send_digest() -> bool:
             now,
             reports.breaches_since(session, now - DAY),
             reports.cohort(session, now - DAY),
-            reports.oldest_unanswered(session, WORST_SHOWN),
+            reports.oldest_unanswered(session, config.digest.longest_waiting),
         )
         outbox.queue_channel_message(session, channel, text, f"digest:{now:%Y-%m-%d}")
     return True

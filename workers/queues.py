@@ -2,10 +2,13 @@
 
 The web process enqueues by name ("workers.classify.classify_batch") so it
 never imports torch. Jobs take ids, never ORM objects.
+
+Every function takes the Redis URL from its caller (`Settings.redis_url`, read
+once by the entry point); None, REDIS_URL unset, means the local Redis
+(DEFAULT_REDIS_URL). Nothing here reads the environment.
 """
 
 import logging
-import os
 from datetime import datetime
 
 from redis import Redis
@@ -35,15 +38,20 @@ FAILURE_TTL = 7 * 86400
 RESULT_TTL = 300
 
 log = logging.getLogger(__name__)
+# One client per URL for the life of the process. A client owns a pool of sockets (thread-safe, and
+# redis-py opens a fresh pool in a forked child): sharing it spares every enqueue, which follows
+# nearly every commit, a TCP connect. Keyed by URL, not global: a process (the tests, the benchmarks)
+# may talk to several Redis servers.
 _connections: dict[str, Redis] = {}
 
 
-def redis_url() -> str:
-    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+def redis_url(configured: str | None) -> str:
+    """The URL connected to for `configured` (`Settings.redis_url`): it, or the local default."""
+    return configured or DEFAULT_REDIS_URL
 
 
-def connection(url: str | None = None) -> Redis:
-    url = url or redis_url()
+def connection(url: str | None) -> Redis:
+    url = redis_url(url)
     if url not in _connections:
         # Short timeouts: a web request must not hang on a dead Redis; the
         # mention is already committed and reconciliation will enqueue it.
@@ -51,15 +59,15 @@ def connection(url: str | None = None) -> Redis:
     return _connections[url]
 
 
-def queue(name: str, url: str | None = None) -> Queue:
+def queue(name: str, url: str | None) -> Queue:
     return Queue(name, connection=connection(url), default_timeout=JOB_TIMEOUT[name])
 
 
-def enqueue(queue_name: str, func: str, *args, job_id: str | None = None, at: datetime | None = None,
-            retry: Retry | None = None, meta: dict | None = None, url: str | None = None,
+def enqueue(queue_name: str, func: str, *args, url: str | None, job_id: str | None = None,
+            at: datetime | None = None, retry: Retry | None = None, meta: dict | None = None,
             pipeline: Pipeline | None = None):
-    """Enqueue `func` (dotted name) on `queue_name`; returns the job, or None when Redis is unreachable.
-    With `pipeline`, the commands wait in it for the caller's `execute()`."""
+    """Enqueue `func` (dotted name) on `queue_name` in the Redis at `url`; returns the job, or None when
+    Redis is unreachable. With `pipeline`, the commands wait in it for the caller's `execute()`."""
     options = dict(job_id=job_id, retry=retry, meta=meta or {}, failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
                    pipeline=pipeline)  # fmt: skip
     try:

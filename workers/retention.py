@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from core.config import RetentionConfig
+from core.config_sections import RetentionConfig
 from core.timeutil import utcnow
 from store.db import transaction
 from store.schema import Mention, Ticket, TicketEvent

@@ -1,1 +1,1 @@
-"""Slack: ticket messages (blocks), the outbox and its delivery, signed endpoints, the local stand-in."""
+"""Slack: ticket messages (blocks), delivery of the outbox (tickets.outbox), signed endpoints."""

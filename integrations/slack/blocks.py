@@ -19,7 +19,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from core.config import TIERS
+from core.timeutil import format_duration
+from integrations.slack import actions
 from store.schema import Mention, Ticket
 
 SECTION_LIMIT = 3000
@@ -28,8 +29,8 @@ FALLBACK_LIMIT = 300
 TRUNCATED = "… (truncated; full text in Earshot)"
 TIER_BADGES = {"critical": ":red_circle:", "high": ":large_orange_circle:", "normal": ":large_blue_circle:",
                "low": ":white_circle:"}  # fmt: skip
-ACTIONS = ("ticket_claim", "ticket_responded", "ticket_resolve", "ticket_not_complaint")
-SET_URGENCY = "ticket_set_urgency"
+ACTIONS = actions.BUTTONS
+SET_URGENCY = actions.SET_URGENCY
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SAFE_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
 
@@ -122,22 +123,21 @@ def _author(ticket: Ticket, mention: Mention | None) -> str:
     return " · ".join(parts)
 
 
-def _actions(ticket: Ticket) -> ActionsBlock:
-    value = str(ticket.id)
-    buttons = [
-        ButtonElement(text="Claim", action_id="ticket_claim", value=value, style="primary"),
-        ButtonElement(text="Responded", action_id="ticket_responded", value=value),
-        ButtonElement(text="Resolve", action_id="ticket_resolve", value=value),
-        ButtonElement(text="Not a complaint", action_id="ticket_not_complaint", value=value, style="danger"),
-    ]
-    options = {tier: Option(value=f"{ticket.id}:{tier}", label=tier.capitalize()) for tier in TIERS}
-    select = StaticSelectElement(
-        placeholder="Set urgency",
-        action_id=SET_URGENCY,
+def _element(ticket: Ticket, action_id: str, action: actions.Action) -> ButtonElement | StaticSelectElement:
+    if not action.choices:
+        return ButtonElement(text=action.label, action_id=action_id, value=str(ticket.id), style=action.style)
+    options = {choice: Option(value=f"{ticket.id}:{choice}", label=choice.capitalize()) for choice in action.choices}
+    return StaticSelectElement(
+        placeholder=action.label,
+        action_id=action_id,
         options=list(options.values()),
-        initial_option=options.get(ticket.urgency),
+        initial_option=options.get(action.current(ticket)) if action.current else None,
     )
-    return ActionsBlock(block_id=f"ticket:{ticket.id}", elements=[*buttons, select])
+
+
+def _actions(ticket: Ticket) -> ActionsBlock:
+    elements = [_element(ticket, action_id, action) for action_id, action in actions.ACTIONS.items()]
+    return ActionsBlock(block_id=f"ticket:{ticket.id}", elements=elements)
 
 
 def ticket_message(ticket: Ticket, mention: Mention | None) -> Message:
@@ -217,11 +217,6 @@ CLOCK_NAMES = {"first_response": "first response", "next_response": "next respon
 SUMMARY_SHOWN = 25
 
 
-def _late(seconds: float) -> str:
-    minutes = max(0, round(seconds / 60))
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
-
-
 def reminder_summary(channel: str, items: list[tuple[Ticket, str, datetime, str | None]], now: datetime) -> Message:
     """One reminder for many overdue tickets: `items` are (ticket, clock, its deadline, thread URL or None),
     most urgent first."""
@@ -231,7 +226,7 @@ def reminder_summary(channel: str, items: list[tuple[Ticket, str, datetime, str 
     for ticket, clock, due, url in items[:SUMMARY_SHOWN]:
         name = link(url, f"#{ticket.id}") or f"#{ticket.id}"
         what = CLOCK_NAMES.get(clock, escape(clock))
-        late = _late((now - due).total_seconds())
+        late = format_duration((now - due).total_seconds())
         lines.append(f"• {name} {escape(ticket.urgency or 'normal')} · {what} {late} late")
     if len(items) > SUMMARY_SHOWN:
         lines.append(f"… and {len(items) - SUMMARY_SHOWN} more")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
+from core.timeutil import format_duration
 from integrations.slack.blocks import escape, link, slack_date, user
 from integrations.slack.client import thread_url
 from store import reports
@@ -31,13 +32,6 @@ def ephemeral(text: str) -> dict:
     return {"response_type": "ephemeral", "text": text}
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
-
-
 def sla(session: Session, now: datetime) -> dict:
     counts = reports.open_by_urgency(session)
     breaches = reports.breaches_since(session, now - WINDOW)
@@ -45,8 +39,8 @@ def sla(session: Session, now: datetime) -> dict:
     lines = [
         "*Open tickets:* " + " · ".join(f"{tier} {count}" for tier, count in counts.items()),
         f"*Breaches, last 24 h:* {len(breaches)}",
-        f"*First response, last 24 h:* p50 {_duration(reports.percentile(waits, 0.5))} · "
-        f"p90 {_duration(reports.percentile(waits, 0.9))} ({len(waits)} tickets)",
+        f"*First response, last 24 h:* p50 {format_duration(reports.percentile(waits, 0.5))} · "
+        f"p90 {format_duration(reports.percentile(waits, 0.9))} ({len(waits)} tickets)",
     ]
     return ephemeral("\n".join(lines))
 

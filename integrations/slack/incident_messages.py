@@ -1,7 +1,6 @@
-"""An incident's one message in the escalation channel: queued through the Slack outbox,
-rendered at delivery from the incident as it is then, so many changes become one `chat.update`."""
+"""An incident's one message in the escalation channel, rendered at delivery from the incident as
+it is then, so many changes become one `chat.update` (the domain queues it: tickets.outbox.queue_incident)."""
 
-import uuid
 from datetime import timedelta
 
 import numpy as np
@@ -9,41 +8,13 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from integrations.slack import outbox
 from integrations.slack.blocks import FALLBACK_LIMIT, Message, escape, fit, slack_date, user
-from store.schema import Incident, IncidentMember, Mention, SlackMessage
+from store.schema import Incident, IncidentMember, Mention
 
 GROWTH_SPAN = timedelta(minutes=10)
 SAMPLES = 3
 SAMPLE_POOL = 50  # the latest members the representative texts are chosen from
 SAMPLE_LIMIT = 280
-URGENT = 0  # outbox priority: before any ticket's messages in the channel
-
-
-def queue(session: Session, incident: Incident, channel: str) -> None:
-    """Post the incident's message once; later changes queue one waiting update at most."""
-    session.flush()
-    if session.scalar(select(SlackMessage.id).where(SlackMessage.incident_id == incident.id)) is None:
-        key = f"incident:{incident.id}"
-        outbox.add_message(session, key, outbox.INCIDENT, channel, URGENT, incident_id=incident.id)
-        return
-    waiting = session.scalar(
-        select(SlackMessage.channel).where(
-            SlackMessage.incident_id == incident.id,
-            SlackMessage.sent_at.is_(None),
-            SlackMessage.failed_at.is_(None),
-            SlackMessage.attempts == 0,
-        )
-    )
-    if waiting is not None:  # a post or update not yet started will show the incident as it is then
-        return
-    posted_in = session.scalar(
-        select(SlackMessage.channel).where(
-            SlackMessage.incident_id == incident.id, SlackMessage.kind == outbox.INCIDENT
-        )
-    )
-    key = f"incident-update:{incident.id}:{uuid.uuid4().hex}"
-    outbox.add_message(session, key, outbox.INCIDENT_UPDATE, posted_in, URGENT, incident_id=incident.id)
 
 
 def _samples(session: Session, incident: Incident) -> list[str]:

@@ -1,49 +1,12 @@
-"""The delivery rules, as pure functions: what outranks what in a channel, what a Slack error
-means, where a refused message goes next, how long to wait before a retry, when to give up,
-how reminders coalesce, and when a failing channel is worth a notice. No database, no clock,
-no Slack: every fact is passed in.
+"""The delivery rules, as pure functions: what a Slack error means, where a refused message goes
+next, how long to wait before a retry, when to give up, and when a failing channel is worth a
+notice. No database, no clock, no Slack: every fact is passed in. What outranks what in a
+channel, and how reminders coalesce, are triage.lanes.
 """
 
 from dataclasses import dataclass
 
-# Kinds of outbox rows (integrations.slack.outbox re-exports them).
-PARENT, UPDATE, NOTE, ESCALATION = "parent", "update", "note", "escalation"
-INCIDENT, INCIDENT_UPDATE = "incident", "incident_update"
-CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
-REMINDERS = "reminders"  # one message listing a channel's overdue tickets, instead of a reminder each
-NOTICE = "notice"  # Earshot telling people that Slack delivery fails, or works again
-NOTE_UPDATE = "note_update"  # a sent message rewritten in place (chat.update): customer text erased from it
-
-# Lanes: per channel, a lower lane always goes first; within a lane the ticket's tier, then age.
-NEW = 0  # what nobody has seen yet: a ticket's parent message, an incident, a delivery notice
-CONVERSATION = 1  # what people said (a follow-up, a public reply) and the parent's new state
-ALERT = 2  # SLA warnings and breaches, and the breach in the escalation channel
-REMINDER = 3  # SLA reminders about tickets people were already told about
-BACKGROUND = 4  # the managers' digest
-LANE_NAMES = {NEW: "new", CONVERSATION: "conversation", ALERT: "alert", REMINDER: "reminder",
-              BACKGROUND: "background"}  # fmt: skip
-NOTE_LANES = {"conversation": CONVERSATION, "alert": ALERT, "reminder": REMINDER}
-
-
-def lane(kind: str, note: str = "conversation") -> int:
-    """The lane of a row of `kind`; a thread note says which of its kinds it is."""
-    if kind in (PARENT, INCIDENT, NOTICE):
-        return NEW
-    if kind in (UPDATE, INCIDENT_UPDATE, NOTE_UPDATE):
-        return CONVERSATION
-    if kind == NOTE:
-        return NOTE_LANES[note]
-    if kind == ESCALATION:
-        return ALERT
-    if kind == REMINDERS:
-        return REMINDER
-    return BACKGROUND
-
-
-def order_key(lane_: int, priority: int, row_id: int) -> tuple[int, int, int]:
-    """The order rows of one channel are sent in (what the outbox query sorts by)."""
-    return lane_, priority, row_id
-
+from triage.lanes import CHANNEL, ESCALATION, INCIDENT, INCIDENT_UPDATE, NOTE_UPDATE, NOTICE, PARENT, REMINDERS, UPDATE
 
 # What a Slack error means. A 5xx or a network error is transient too.
 TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"})
@@ -176,27 +139,6 @@ def refusal_note(refused: list[dict], current_channel: str) -> str | None:
     if simplified:
         sentences.append(f"Shown in a simpler form: Slack refused the full message ({simplified[-1]['error']}).")
     return " ".join(sentences) or None
-
-
-# Reminder coalescing, per channel.
-REMINDER_SUMMARY_AT = 5  # waiting reminders in a channel before the next ones are summed up in one message
-REPLACE, JOIN_SUMMARY, QUEUE_NOTE, START_SUMMARY = "replace", "join_summary", "queue_note", "start_summary"
-
-
-def reminder_action(ticket_waiting: bool, summary_waiting: bool, notes_waiting: int,
-                    threshold: int = REMINDER_SUMMARY_AT) -> str:  # fmt: skip
-    """What a due reminder becomes, given what waits unsent in its channel's reminder lane:
-    the ticket's own waiting reminder is replaced by it (one outstanding per ticket); else it
-    joins the channel's waiting summary; else it is queued in the ticket's thread while few
-    wait; else a summary starts, absorbing the waiting reminders. So a channel never holds more
-    than `threshold` reminders and one summary, however many tickets breach."""
-    if ticket_waiting:
-        return REPLACE
-    if summary_waiting:
-        return JOIN_SUMMARY
-    if notes_waiting < threshold:
-        return QUEUE_NOTE
-    return START_SUMMARY
 
 
 # Failure episodes: per channel, from its first failure to its next success.

@@ -1,19 +1,19 @@
 """Writing accepted mentions: one INSERT per group on a kept driver connection,
 then the classification flag.
 
-Used by the in-process group commit (service/intake.py) and by the shared
-intake writer process (service/intake_server.py) alike. A group is a list of
-batches, each one webhook request's rows (store.ingest.delivery_rows).
+Used by the in-process group commit (ingest/intake.py) and by the shared
+intake writer process (ingest/loop.py) alike. A group is a list of batches,
+each one webhook request's rows (ingest.rows.delivery_rows).
 """
 
 import logging
 import os
+from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
+from ingest.rows import Saved, insert_rows
 from store.db import get_engine
-from store.ingest import Saved, insert_rows
-from workers import classify_queue
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +26,16 @@ class IntakeWriter:
     connection had died (database restarted, idle timeout), the group is tried
     once more on a fresh one, as the pool's ping would have done. Driver errors
     leave as SQLAlchemy's, as from any other query.
-    `queue` runs after the group's requests have been answered: durability
-    needs only the commit, and a flag that is never set (Redis down, process
-    killed in between) is made good by reconciliation.
+    `queue` runs after the group's requests have been answered: it hands the
+    new mentions' ids to `request_classification` (the entry point's: it sets
+    the classification flag, workers.classify_queue). Durability needs only the
+    commit, and a flag that is never set (Redis down, process killed in
+    between) is made good by reconciliation.
     """
 
-    def __init__(self, database_url: str, redis_url: str | None):
+    def __init__(self, database_url: str, request_classification: Callable[[list[int]], None]):
         self.database_url = database_url
-        self.redis_url = redis_url
+        self.request_classification = request_classification
         self.dialect = get_engine(database_url).dialect.name
         self._pooled = None  # the pool's wrapper; kept checked out, so the pool never reuses it
         self._driver = None  # sqlite3 or psycopg connection
@@ -93,7 +95,7 @@ class IntakeWriter:
             return  # nothing was sent (a health check's empty request)
         ids = [id_ for result in saved for id_ in result.ids]
         if ids:
-            classify_queue.request_classification(ids, self.redis_url)
+            self.request_classification(ids)
         log.info(
             "mentions accepted",
             extra={

@@ -1,7 +1,7 @@
 """One-off repair (issue 23): X mentions stored before the X adapter decoded X's HTML
 escaping hold `&lt;3` where the customer wrote `<3`, and were escaped again for Slack.
 
-`python -m store decode-x-entities --before ISO [--dry-run]` decodes `&lt;`, `&gt;` and
+`python -m ingest decode-x-entities --before ISO [--dry-run]` decodes `&lt;`, `&gt;` and
 `&amp;` once in the text and author name of mentions that came through the X webhook
 (source `x`, `for_user_id` in `extra`) and were received before the cut-off: the time the
 fixed version started receiving. Each row it changes is marked in `extra`, so a second
@@ -80,7 +80,7 @@ def _instant(value: str) -> datetime:
 
 
 def main(argv: list[str], database_url: str) -> int:
-    parser = argparse.ArgumentParser(prog="python -m store decode-x-entities", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ingest decode-x-entities", description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", type=_instant, required=True, metavar="ISO",
                         help="decode X mentions received before this time (ISO 8601): when the fix was deployed")
     parser.add_argument("--dry-run", action="store_true", help="count the rows it would change; write nothing")

@@ -1,4 +1,4 @@
-"""Slack markup to safe HTML, for the stand-in's page.
+"""Slack markup (mrkdwn) to safe HTML, for the Slack stand-in's page.
 
 Slack-escaped text is unescaped and then HTML-escaped, so a customer's
 `&lt;!channel&gt;` shows as the harmless text it is; only Earshot's own

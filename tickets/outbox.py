@@ -1,32 +1,34 @@
 """The Slack outbox: what Earshot means to say in Slack, written in the caller's transaction.
 
 These functions only add `slack_messages` rows, one per dedupe key (a row whose
-key is already stored is dropped when the session flushes: one query for all
-the new rows); they never call Slack. Once the caller commits, an
-`after_commit` listener makes sure a delivery dispatcher is queued
-(workers.deliver.request_dispatch). If Redis is down nothing is lost: the
-periodic `workers.deliver.deliver_pending` finds the rows.
+key is already stored is dropped when the session flushes, `drop_stored`: one
+query for all the new rows); they never call Slack. Each channel they touch is
+recorded as an after-commit effect (store.effects, SLACK_CHANNEL): once the
+caller commits, the entry point's handler makes sure a delivery dispatcher is
+queued. If Redis is down nothing is lost: the periodic repair finds the rows.
 
-Parent messages and updates are rendered at delivery time from the ticket as
-it is then, so several changes before a delivery become one `chat.update`.
+Parent messages and updates are rendered at delivery time from the ticket (or
+incident) as it is then, so several changes before a delivery become one `chat.update`.
 
-Each row has a lane (integrations.slack.rules): per channel, a ticket's parent
-goes before what people said in threads, which goes before SLA warnings and
-breaches, which go before reminders. Reminders coalesce (`queue_reminder`): at
-most one waits per ticket, and when several wait in a channel the next ones are
-summed up in one message, so a breach storm cannot bury a new ticket.
+Each row has a lane (triage.lanes): per channel, a ticket's parent goes before
+what people said in threads, which goes before SLA warnings and breaches, which
+go before reminders. Reminders coalesce (`queue_reminder`): at most one waits per
+ticket, and when several wait in a channel the next ones are summed up in one
+message, so a breach storm cannot bury a new ticket.
 """
 
-import logging
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.config import TIERS
+from core.tiers import TIERS
 from core.timeutil import utcnow
-from integrations.slack import rules
-from integrations.slack.rules import (  # noqa: F401  (the kinds, re-exported)
+from store import effects
+from store.schema import Incident, SlackMessage, Ticket
+from triage import lanes
+from triage.lanes import (
     CHANNEL,
     ESCALATION,
     INCIDENT,
@@ -38,36 +40,34 @@ from integrations.slack.rules import (  # noqa: F401  (the kinds, re-exported)
     REMINDERS,
     UPDATE,
 )
-from store.schema import SlackMessage, Ticket
 
-log = logging.getLogger(__name__)
-
-PRIORITY = {tier: rank for rank, tier in enumerate(TIERS)}  # lower is sooner, within a lane
-_TOUCHED = "earshot.slack.channels"
+SLACK_CHANNEL = "slack_channel"  # the after-commit effect: this channel has messages to deliver
 ABSORBED = "absorbed into a reminder summary"
+URGENT = 0  # an incident's priority: before any ticket's messages in the channel
 
 
 def priority(ticket: Ticket) -> int:
-    return PRIORITY.get(ticket.urgency, PRIORITY["normal"])
+    return lanes.priority(ticket.urgency)
 
 
 def _touch(session: Session, channel: str) -> None:
-    session.info.setdefault(_TOUCHED, set()).add(channel)
+    effects.record(session, SLACK_CHANNEL, channel)
 
 
 def _queue(session: Session, message: SlackMessage) -> None:
     """Add `message` unless one with its key waits in this session; one already stored is
-    dropped at the flush (_drop_stored), so queueing many costs one query, not one each."""
+    dropped at the flush (drop_stored), so queueing many costs one query, not one each."""
     if message.lane is None:
-        message.lane = rules.lane(message.kind)
+        message.lane = lanes.lane(message.kind)
     pending = (m for m in session.new if isinstance(m, SlackMessage))
     if all(m.dedupe_key != message.dedupe_key for m in pending):
         session.add(message)
     _touch(session, message.channel)
 
 
-def _drop_stored(session: Session, _flush_context, _instances) -> None:
-    """Before a flush: a new message whose key is already stored is not queued again."""
+def drop_stored(session: Session) -> None:
+    """Before every flush (installed with store.effects): a new message whose key is already stored
+    is not queued again."""
     new = {m.dedupe_key: m for m in session.new if isinstance(m, SlackMessage)}
     if new:
         for key in session.scalars(select(SlackMessage.dedupe_key).where(SlackMessage.dedupe_key.in_(list(new)))):
@@ -85,7 +85,7 @@ def _add(session: Session, ticket: Ticket, kind: str, channel: str, key: str, pa
             ticket_id=ticket.id,
             kind=kind,
             channel=channel,
-            lane=rules.lane(kind, note),
+            lane=lanes.lane(kind, note),
             priority=priority(ticket),
             payload=payload or {},
         ),
@@ -136,7 +136,7 @@ def _waiting_reminders(session: Session, channel: str) -> list[SlackMessage]:
             select(SlackMessage)
             .where(
                 SlackMessage.channel == channel,
-                SlackMessage.lane == rules.REMINDER,
+                SlackMessage.lane == lanes.REMINDER,
                 SlackMessage.sent_at.is_(None),
                 SlackMessage.failed_at.is_(None),
                 SlackMessage.attempts == 0,
@@ -160,8 +160,8 @@ def _rewrite(session: Session, row: SlackMessage, **values) -> bool:
 
 
 def queue_reminder(session: Session, ticket: Ticket, text: str, key: str, clock: str,
-                   threshold: int = rules.REMINDER_SUMMARY_AT) -> str:  # fmt: skip
-    """An SLA reminder, coalesced (rules.reminder_action); returns what became of it.
+                   threshold: int = lanes.REMINDER_SUMMARY_AT) -> str:  # fmt: skip
+    """An SLA reminder, coalesced (lanes.reminder_action); returns what became of it.
 
     The ticket's own waiting reminder takes the new text; else the channel's waiting summary
     takes the ticket; else a note is queued in the thread while fewer than `threshold` wait;
@@ -172,29 +172,29 @@ def queue_reminder(session: Session, ticket: Ticket, text: str, key: str, clock:
     notes = [row for row in waiting if row.kind == NOTE]
     own = next((row for row in notes if row.ticket_id == ticket.id), None)
     summary = next((row for row in waiting if row.kind == REMINDERS), None)
-    action = rules.reminder_action(own is not None, summary is not None, len(notes), threshold)
+    action = lanes.reminder_action(own is not None, summary is not None, len(notes), threshold)
     payload = {"text": text, "reminder": {"clock": clock}}
     listed = summary.payload.get("tickets", []) if summary is not None else []
-    if action == rules.REPLACE and _rewrite(session, own, payload=payload):
+    if action == lanes.REPLACE and _rewrite(session, own, payload=payload):
         pass
-    elif action == rules.JOIN_SUMMARY and [ticket.id, clock] in listed:
+    elif action == lanes.JOIN_SUMMARY and [ticket.id, clock] in listed:
         pass  # its next reminder while the summary waits: the summary already names it
-    elif action == rules.JOIN_SUMMARY and _rewrite(
+    elif action == lanes.JOIN_SUMMARY and _rewrite(
         session, summary, payload={"tickets": [*listed, [ticket.id, clock]]}
     ):
         pass
-    elif action == rules.START_SUMMARY:
+    elif action == lanes.START_SUMMARY:
         entries = []
         for row in notes:
             entry = [row.ticket_id, (row.payload.get("reminder") or {}).get("clock", clock)]
             if _rewrite(session, row, sent_at=utcnow(), last_error=ABSORBED):
                 entries.append(entry)
         message = SlackMessage(dedupe_key=f"reminders:{ticket.channel}:{key}"[:191], kind=REMINDERS,
-                               channel=ticket.channel, lane=rules.REMINDER, priority=priority(ticket),
+                               channel=ticket.channel, lane=lanes.REMINDER, priority=priority(ticket),
                                payload={"tickets": [*entries, [ticket.id, clock]]})  # fmt: skip
         _queue(session, message)
     else:
-        action = rules.QUEUE_NOTE
+        action = lanes.QUEUE_NOTE
         _add(session, ticket, NOTE, ticket.channel, f"note:{key}", payload, "reminder")
     _touch(session, ticket.channel)
     return action
@@ -211,7 +211,7 @@ def redact_message(session: Session, row: SlackMessage, payload: dict, key: str)
     )  # fmt: skip
     session.expire(row)
     _queue(session, SlackMessage(dedupe_key=f"note-update:{row.id}:{key}"[:191], ticket_id=None, kind=NOTE_UPDATE,
-                                 channel=row.channel, lane=rules.CONVERSATION, priority=0,
+                                 channel=row.channel, lane=lanes.CONVERSATION, priority=0,
                                  payload={"target": row.id}))  # fmt: skip
     return True
 
@@ -221,46 +221,48 @@ def queue_notice(session: Session, channel: str, text: str, key: str, mentions: 
     lane of `channel`; `text` is escaped at delivery, `mentions` are Earshot's markup."""
     payload = {"text": text, "mentions": list(mentions)}
     _queue(session, SlackMessage(dedupe_key=f"notice:{key}"[:191], ticket_id=None, kind=NOTICE, channel=channel,
-                                 lane=rules.NEW, priority=0, payload=payload))  # fmt: skip
+                                 lane=lanes.NEW, priority=0, payload=payload))  # fmt: skip
 
 
-def queue_escalation(session: Session, ticket: Ticket, text: str, key: str) -> None:
-    """A message in the escalation channel with the on-call mentions, linking the ticket's thread."""
-    from workers.context import app_context
-
-    slack = app_context()[1].slack
-    payload = {"text": text, "mentions": list(slack.escalation_mentions)}
-    _add(session, ticket, ESCALATION, slack.escalation_channel, f"escalation:{key}", payload)
+def queue_escalation(session: Session, ticket: Ticket, text: str, key: str, channel: str,
+                     mentions: Sequence[str]) -> None:  # fmt: skip
+    """A message in the escalation `channel` with the on-call `mentions`, linking the ticket's thread."""
+    payload = {"text": text, "mentions": list(mentions)}
+    _add(session, ticket, ESCALATION, channel, f"escalation:{key}", payload)
 
 
 def queue_channel_message(session: Session, channel: str, text: str, key: str) -> None:
     """A message to `channel` about no single ticket; sent after every ticket's messages there.
     `text` is escaped at delivery."""
     message = SlackMessage(dedupe_key=f"channel:{key}"[:191], ticket_id=None, kind=CHANNEL, channel=channel,
-                           lane=rules.BACKGROUND, priority=len(TIERS), payload={"text": text})  # fmt: skip
+                           lane=lanes.BACKGROUND, priority=len(TIERS), payload={"text": text})  # fmt: skip
     _queue(session, message)
 
 
-def add_message(session: Session, key: str, kind: str, channel: str, priority: int, **columns) -> None:
-    """A row tied to no ticket (an incident's message), once per `key`."""
-    _queue(session, SlackMessage(dedupe_key=key[:191], kind=kind, channel=channel, priority=priority, **columns))
+def _add_incident_message(session: Session, key: str, kind: str, channel: str, incident: Incident) -> None:
+    _queue(session, SlackMessage(dedupe_key=key[:191], kind=kind, channel=channel, priority=URGENT,
+                                 incident_id=incident.id))  # fmt: skip
 
 
-def _deliver_after_commit(session: Session) -> None:
-    if not session.info.pop(_TOUCHED, None):
+def queue_incident(session: Session, incident: Incident, channel: str) -> None:
+    """The incident's one message in `channel`, posted once; later changes queue one waiting update at most.
+    Rendered at delivery from the incident as it is then (integrations.slack.incident_messages)."""
+    session.flush()
+    if session.scalar(select(SlackMessage.id).where(SlackMessage.incident_id == incident.id)) is None:
+        _add_incident_message(session, f"incident:{incident.id}", INCIDENT, channel, incident)
         return
-    from workers.deliver import request_dispatch
-
-    try:
-        request_dispatch()
-    except Exception:  # never fail a committed transaction; deliver_pending repairs
-        log.warning("could not request Slack delivery", exc_info=True)
-
-
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_TOUCHED, None)
-
-
-event.listen(Session, "before_flush", _drop_stored)
-event.listen(Session, "after_commit", _deliver_after_commit)
-event.listen(Session, "after_rollback", _forget_after_rollback)
+    waiting = session.scalar(
+        select(SlackMessage.channel).where(
+            SlackMessage.incident_id == incident.id,
+            SlackMessage.sent_at.is_(None),
+            SlackMessage.failed_at.is_(None),
+            SlackMessage.attempts == 0,
+        )
+    )
+    if waiting is not None:  # a post or update not yet started will show the incident as it is then
+        return
+    posted_in = session.scalar(
+        select(SlackMessage.channel).where(SlackMessage.incident_id == incident.id, SlackMessage.kind == INCIDENT)
+    )
+    key = f"incident-update:{incident.id}:{uuid.uuid4().hex}"
+    _add_incident_message(session, key, INCIDENT_UPDATE, posted_in, incident)

@@ -1,11 +1,11 @@
 """The shared intake writer's wire: length-prefixed JSON frames over a Unix socket.
 
 A web request thread sends its rows (one frame: a JSON list of
-store.ingest.delivery_rows) and waits for one frame back: {"ids": [...],
+ingest.rows.delivery_rows) and waits for one frame back: {"ids": [...],
 "duplicates": n} once the rows are committed, or {"error": "..."} when they
 were not. Each thread keeps its own connection, so a connection carries at
 most one request at a time. The socket lives in a directory only this user
-can enter (service/intake_server.py), so the wire needs no authentication.
+can enter (ingest/supervisor.py), so the wire needs no authentication.
 """
 
 import json
@@ -14,12 +14,11 @@ import socket
 import struct
 import threading
 
-from store.ingest import Saved
+from ingest.rows import Saved
 
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("!I")
 MAX_FRAME = 64 * 1024 * 1024  # a 1 MiB body's rows, escaped twice over, are far below this
-SOCKET_ENV = "EARSHOT_INTAKE_SOCKET"  # set by gunicorn.conf.py for its web workers; not a setting
 
 
 class FrameError(ValueError):

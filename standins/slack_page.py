@@ -1,0 +1,121 @@
+"""The Slack stand-in's browser page: channels and threads as Slack would show them, whose
+buttons and `/earshot` box post signed requests to the app, as Slack's interactivity does."""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+from flask import Flask, abort, jsonify, make_response, redirect, render_template, request
+
+from integrations.slack import signature
+from standins.slack_api import Workspace
+
+DEFAULT_AGENT = "U0AGENT01"
+FORWARD_TIMEOUT = 5
+
+
+def _json_fields() -> dict[str, str]:
+    """The posted JSON object, whose values are strings."""
+    fields = request.get_json(silent=True)
+    if not isinstance(fields, dict) or not all(isinstance(value, str) for value in fields.values()):
+        abort(make_response(jsonify(error="send a JSON object of strings"), 400))
+    return fields
+
+
+def _channels_view(ws: Workspace) -> list[dict]:
+    view = []
+    for cid, name in sorted(ws.names.items(), key=lambda item: item[1]):
+        messages = ws.messages[cid]
+        top = [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+        threads = {m["ts"]: [r for r in messages if r.get("thread_ts") == m["ts"] and r["ts"] != m["ts"]] for m in top}
+        view.append({"id": cid, "name": name, "messages": list(reversed(top)), "threads": threads})
+    return view
+
+
+def _forward(app_url: str, secret: str, path: str, fields: dict) -> tuple[int, str]:
+    """Sign a form body as Slack does and post it to the app."""
+    body = urlencode(fields).encode()
+    headers = signature.signed_headers(secret, body, int(time.time()))
+    forwarded = urllib.request.Request(app_url.rstrip("/") + path, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(forwarded, timeout=FORWARD_TIMEOUT) as answer:
+            return answer.status, answer.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+    except OSError as error:
+        return 0, f"the app did not answer: {error}"
+
+
+def block_actions_payload(channel: dict, message: dict, user: str, action: dict) -> dict:
+    """What Slack posts (as the form field `payload`) when a button or select is used."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0STANDIN"},
+        "team": {"id": "T0STANDIN"},
+        "channel": channel,
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel["id"]},
+        "message": {"ts": message["ts"], "text": message.get("text", "")},
+        "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
+        "trigger_id": f"standin.{time.time_ns()}",
+        "response_url": "",
+    }
+
+
+def add_interactive_routes(app: Flask, ws: Workspace, app_url: str, signing_secret: str) -> None:
+    """`/_standin/click` and `/_standin/command`: the page's buttons and `/earshot` box, signed and forwarded."""
+
+    @app.post("/_standin/click")
+    def click():
+        """A button or select of the page: {channel, ts, user, block_id, action_id, value | selected};
+        answers {"status": the app's HTTP status, "notice": what the page shows}."""
+        form = _json_fields()
+        user = form.get("user") or DEFAULT_AGENT
+        with ws.lock:
+            message = ws.find(form.get("channel", ""), form.get("ts", ""))
+            name = ws.names.get(form.get("channel", ""))
+        if message is None:
+            return jsonify(status=None, notice="message not found"), 404
+        action = {"action_id": form.get("action_id", ""), "block_id": form.get("block_id", "")}
+        if form.get("selected"):
+            action.update(type="static_select", selected_option={"value": form["selected"]})
+        else:
+            action.update(type="button", value=form.get("value", ""))
+        payload = block_actions_payload({"id": form["channel"], "name": name}, message, user, action)
+        status, text = _forward(app_url, signing_secret, "/slack/actions", {"payload": json.dumps(payload)})
+        return jsonify(status=status, notice=f"{action['action_id']}: HTTP {status} {text[:200]}")
+
+    @app.post("/_standin/command")
+    def command():
+        """`/earshot <text>` from the page: {text, user}; the answer joins the page's notices."""
+        form = _json_fields()
+        user = form.get("user") or DEFAULT_AGENT
+        fields = {"command": "/earshot", "text": form.get("text", ""), "user_id": user,
+                  "channel_id": "C0COMMANDS", "team_id": "T0STANDIN", "response_url": ""}  # fmt: skip
+        status, text = _forward(app_url, signing_secret, "/slack/commands", fields)
+        try:
+            answer = json.loads(text).get("text", text)
+        except (ValueError, AttributeError):  # not JSON, or JSON that is not an object
+            answer = text
+        with ws.lock:
+            ws.notices.append(f"/earshot {fields['text']} -> HTTP {status}\n{answer}")
+            ws.version += 1
+        return jsonify(status=status, answer=answer)
+
+
+def add_page_routes(app: Flask, ws: Workspace) -> None:
+    """`/`, the page, and `/archives/…`, the links Earshot builds to a message."""
+
+    @app.get("/archives/<cid>/<ts>")
+    def archive(cid, ts):
+        return redirect(f"/#m{ts.lstrip('p')}", 302)
+
+    @app.get("/")
+    def page():
+        with ws.lock:
+            channels = _channels_view(ws)
+            notices = list(reversed(ws.notices[-5:]))
+            current = ws.version
+        return render_template("slack.html", channels=channels, notices=notices, version=current,
+                               notice=request.args.get("notice"), user=request.args.get("user", DEFAULT_AGENT))
