@@ -1,12 +1,17 @@
 """`make run`: migrate, then run web, workers, scheduler (and, with nothing
-configured, an embedded Redis and the local Slack stand-in) in the foreground.
-Ctrl-C stops them all; a process that dies is restarted."""
+configured, an embedded Redis and the local Slack, X and Meta stand-ins) in the
+foreground. Ctrl-C stops them all; a process that dies is restarted.
+
+Without X or Meta credentials, replies go to the stand-ins on X_STANDIN_PORT and
+META_STANDIN_PORT (8002, 8003): the web and worker processes get the same
+environment, so `integrations.platforms.replies.from_environ` points them there."""
 
 import os
 import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -14,6 +19,7 @@ from redis.exceptions import RedisError
 from core.config import load_config
 from core.logs import mask_url
 from core.settings import ConfigError, load_settings
+from integrations.platforms import replies
 
 RESTART_DELAY = 2.0
 
@@ -38,7 +44,14 @@ def _redis_url(settings):
     return f"unix://{embedded.socket_file}?db=0", embedded
 
 
-def _commands(settings) -> dict[str, list[str]]:
+def _platform_standins(reply_config) -> dict[str, tuple[str, int]]:
+    """label -> (module, port) of each platform stand-in the reply configuration points at."""
+    wanted = {"X stand-in": (reply_config.x_standin, "standins.x_api", reply_config.x_api_url),
+              "Meta stand-in": (reply_config.meta_standin, "standins.meta_graph", reply_config.meta_graph_url)}
+    return {label: (module, urlsplit(url).port) for label, (used, module, url) in wanted.items() if used}
+
+
+def _commands(settings, reply_config) -> dict[str, list[str]]:
     python = sys.executable
     commands = {
         "web": [os.path.join(os.path.dirname(python), "gunicorn"), "wsgi:app"],
@@ -53,6 +66,8 @@ def _commands(settings) -> dict[str, list[str]]:
             "--port", str(settings.slack_standin_port),
             "--app-url", f"http://127.0.0.1:{settings.port}",
         ]  # fmt: skip
+    for label, (module, port) in _platform_standins(reply_config).items():
+        commands[label.lower().replace(" ", "-")] = [python, "-m", module, "--port", str(port)]
     return commands
 
 
@@ -60,6 +75,7 @@ def main() -> int:
     try:
         settings = load_settings()
         load_config(settings.config_path)
+        reply_config = replies.from_environ(os.environ)
     except ConfigError as error:
         print(f"earshot: {error}", file=sys.stderr)
         return 2
@@ -71,11 +87,13 @@ def main() -> int:
     if settings.uses_slack_standin:
         # The stand-in signs its button clicks with the secret the app verifies.
         env["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
-    commands = _commands(settings)
+    commands = _commands(settings, reply_config)
     processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
     print(f"earshot: dashboard  http://127.0.0.1:{settings.port}/dashboard")
     if settings.uses_slack_standin:
         print(f"earshot: Slack stand-in  http://127.0.0.1:{settings.slack_standin_port}/")
+    for label, (_, port) in _platform_standins(reply_config).items():
+        print(f"earshot: {label}  http://127.0.0.1:{port}/  (the replies agents post show here)")
     print("earshot: Ctrl-C stops everything")
 
     stopping = False

@@ -20,7 +20,7 @@ from core.settings import DEV_SLACK_SIGNING_SECRET
 from core.timeutil import utcnow
 from standins.slack import start_standin_in_thread
 from store.db import get_engine, transaction
-from store.schema import SlackMessage, SlaAlert, Ticket, TicketEvent
+from store.schema import SlaAlert, SlackMessage, Ticket, TicketEvent
 from tickets import sla_checks
 from triage import sla as rules
 from workers import after_commit

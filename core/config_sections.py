@@ -5,6 +5,7 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from core.config_ownership import Assignment, parse_assign
 from core.config_reader import Reader
 from core.tiers import TIERS
 
@@ -20,6 +21,7 @@ class Route:
     brand: tuple[str, ...] = ()
     language: tuple[str, ...] = ()
     min_followers: int | None = None
+    assign: Assignment | None = None  # its tickets get an owner from a pool (core.config_ownership)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def parse_routes(r: Reader, raw) -> tuple[Route, ...]:
     for index, entry in enumerate(raw):
         key = f"routes[{index}]"
         entry = r.mapping(entry, key)
-        r.unknown(entry, ("match", "channel"), key)
+        r.unknown(entry, ("match", "channel", "assign"), key)
         match = r.mapping(entry.get("match"), f"{key}.match")
         r.unknown(match, ROUTE_KEYS, f"{key}.match")
         fields = {name: r.strings(match[name], f"{key}.match.{name}") for name in ROUTE_KEYS[:-1] if name in match}
@@ -117,6 +119,7 @@ def parse_routes(r: Reader, raw) -> tuple[Route, ...]:
             Route(
                 channel=r.channel(entry.get("channel"), f"{key}.channel"),
                 min_followers=min_followers,
+                assign=parse_assign(r, entry.get("assign"), f"{key}.assign"),
                 **fields,
             )
         )

@@ -1,16 +1,20 @@
-"""The `sla:` section of the YAML configuration: time zone, business hours, holidays, and the
-targets per urgency tier (triage.sla does the arithmetic)."""
+"""The `sla:` section of the YAML configuration: time zone, business hours, holidays, the
+targets per urgency tier (triage.sla does the arithmetic), and the escalation ladder and the
+policy rules (`sla.escalation`, `sla.rules`: read and documented in core.config_ownership)."""
 
 import re
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.config_ownership import EscalationLevel, SlaRule, parse_escalation, parse_rules
 from core.config_reader import Reader
 from core.tiers import TIERS
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+POLICY_KEYS = ("first_response", "next_response", "resolution", "business_hours")
+SLA_KEYS = ("timezone", "business_hours", "holidays", "warn_at", "remind_every", "policies", "escalation", "rules")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class SlaConfig:
     warn_at: float = 0.75
     remind_every: timedelta = timedelta(minutes=15)
     policies: dict[str, SlaPolicy] = field(default_factory=dict)
+    escalation: tuple[EscalationLevel, ...] = ()  # empty: core.config_ownership.default_ladder
+    rules: tuple[SlaRule, ...] = ()  # first match wins; no match: `policies`
 
     @property
     def zone(self) -> ZoneInfo:
@@ -82,29 +88,30 @@ def _holidays(r: Reader, raw: dict) -> frozenset:
     return frozenset(holidays)
 
 
+def read_policy(r: Reader, raw: dict, key: str, base: SlaPolicy | None = None) -> SlaPolicy:
+    """One tier's targets: `raw`'s keys over `base` (None: `raw` must name every clock)."""
+    r.unknown(raw, POLICY_KEYS, key)
+    uses_hours = raw.get("business_hours", base.business_hours if base else True)
+    if not isinstance(uses_hours, bool):
+        r.fail(f"{key}.business_hours", "must be true or false")
+    clocks = {clock: r.duration(raw[clock], f"{key}.{clock}") if clock in raw or base is None
+              else getattr(base, clock) for clock in POLICY_KEYS[:3]}  # fmt: skip
+    return SlaPolicy(**clocks, business_hours=uses_hours)
+
+
 def _policies(r: Reader, raw: dict) -> dict[str, SlaPolicy]:
     policies_raw = r.mapping(raw.get("policies"), "sla.policies")
     r.unknown(policies_raw, TIERS, "sla.policies")
     policies = {}
     for tier in TIERS:
         merged = {**DEFAULT_POLICIES[tier], **r.mapping(policies_raw.get(tier), f"sla.policies.{tier}")}
-        key = f"sla.policies.{tier}"
-        r.unknown(merged, ("first_response", "next_response", "resolution", "business_hours"), key)
-        uses_hours = merged.get("business_hours", True)
-        if not isinstance(uses_hours, bool):
-            r.fail(f"{key}.business_hours", "must be true or false")
-        policies[tier] = SlaPolicy(
-            first_response=r.duration(merged["first_response"], f"{key}.first_response"),
-            next_response=r.duration(merged["next_response"], f"{key}.next_response"),
-            resolution=r.duration(merged["resolution"], f"{key}.resolution"),
-            business_hours=uses_hours,
-        )
+        policies[tier] = read_policy(r, merged, f"sla.policies.{tier}")
     return policies
 
 
 def parse_sla(r: Reader, raw) -> SlaConfig:
     raw = r.mapping(raw, "sla")
-    r.unknown(raw, ("timezone", "business_hours", "holidays", "warn_at", "remind_every", "policies"), "sla")
+    r.unknown(raw, SLA_KEYS, "sla")
     zone = raw.get("timezone", "UTC")
     try:
         ZoneInfo(str(zone))
@@ -122,4 +129,6 @@ def parse_sla(r: Reader, raw) -> SlaConfig:
         warn_at=float(warn_at),
         remind_every=r.duration(raw.get("remind_every", "15m"), "sla.remind_every"),
         policies=policies,
+        escalation=parse_escalation(r, raw.get("escalation")),
+        rules=parse_rules(r, raw.get("rules"), lambda targets, key, base: read_policy(r, targets, key, base), policies),
     )

@@ -6,16 +6,22 @@ Werkzeug's server set `wsgi.input_terminated`) it would cut at 1 MiB without a
 word, so `_refuse_long_streams` reads such a body first, one byte past the limit.
 Every answer says `X-Content-Type-Options: nosniff`.
 
+The platforms' reply configuration (integrations.platforms.replies.from_environ) is read once here,
+as `app.config["REPLIES"]`: a malformed set of X or Meta variables stops the app at start.
+
 The factory installs the after-commit handler (workers.after_commit): what the
 requests commit (a button's ticket change, an erasure) is followed by its jobs
 on the Redis of `settings`.
 """
+
+import os
 
 from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.config import AppConfig, load_config
 from core.settings import Settings, load_settings
+from integrations.platforms import replies
 from workers import after_commit
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -42,6 +48,7 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     app.config.update(
         SETTINGS=settings,
         EARSHOT=config,
+        REPLIES=replies.from_environ(os.environ),
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         JSON_SORT_KEYS=False,
     )

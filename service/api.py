@@ -1,26 +1,30 @@
-"""`/api/v1`: tickets, SLA breaches (JSON or CSV) and the SLA summary, behind bearer tokens.
+"""`/api/v1`: tickets, SLA breaches (JSON or CSV) and the SLA summary, behind bearer tokens;
+replies to customers and incident answers.
 
 Every parameter is checked (service.api_params) and a bad one is a 400 naming it; the
-queries live in store.pages and store.reports, the ticket's shape in tickets.serialize.
+queries live in store.pages, store.reports and store.responses, the ticket's shape in
+tickets.serialize. A ticket list embeds each ticket's replies, read in one query per page.
 """
 
 import csv
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.timeutil import iso, utcnow
+from integrations.platforms import replies as platform_replies
 from integrations.slack.client import thread_url
 from service import api_params as params
 from service import jsonbody
 from service.auth import api_actor, bearer_refusal
 from service.errors import ApiError
-from store import pages, reports
+from store import pages, reports, responses
 from store.db import read_session, session_for
-from store.schema import Incident
-from tickets import audit, authors, erasure, incidents
-from tickets.serialize import ticket_json
+from store.schema import Incident, Ticket
+from tickets import audit, authors, erasure, incidents, replies
+from tickets.serialize import reply_json, ticket_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -57,7 +61,9 @@ def list_tickets():
     with _reading() as session:
         rows = pages.ticket_page(session, filters, after, limit + 1)
         rows, next_cursor = params.page(rows, limit, lambda ticket: (ticket.created_at, ticket.id))
-        return jsonify(tickets=[ticket_json(ticket) for ticket in rows], next_cursor=next_cursor)
+        answers = responses.replies_by_ticket(session, [ticket.id for ticket in rows])
+        return jsonify(tickets=[ticket_json(ticket, answers.get(ticket.id, ())) for ticket in rows],
+                       next_cursor=next_cursor)  # fmt: skip
 
 
 @bp.get("/audit")
@@ -78,7 +84,7 @@ def get_ticket(ticket_id: str):
         ticket = pages.ticket_detail(session, int(ticket_id)) if int(ticket_id) <= params.MAX_ID else None
         if ticket is None:
             raise ApiError(404, f"no ticket {ticket_id}")
-        return jsonify(ticket_json(ticket))
+        return jsonify(ticket_json(ticket, responses.replies_by_ticket(session, [ticket.id]).get(ticket.id, ())))
 
 
 def _breach_json(alert, ticket, settings) -> dict:
@@ -168,6 +174,8 @@ def summary():
     until = utcnow()
     with _reading() as session:
         rows = reports.cohort(session, until - window, filters)
+        # The same tickets: verified + marked is at most overall.responded.
+        met = responses.first_responses(session, replace(filters, since=until - window))
     return jsonify(
         window=raw,
         since=iso(until - window),
@@ -175,6 +183,7 @@ def summary():
         overall=reports.stats(rows),
         by_urgency=reports.summarize(rows, "urgency"),
         by_source=reports.summarize(rows, "source"),
+        first_responses=met,
     )
 
 
@@ -210,3 +219,40 @@ def erase_customer(source: str, author_id: str):
         erased = erasure.erase_customer(session, handle, api_actor(), utcnow())
         session.commit()
     return jsonify(mentions=erased.mentions, tickets=erased.tickets), 202
+
+
+def _reply_body() -> tuple[str, bool]:
+    body = jsonbody.load(request.get_data(cache=True)) if request.is_json else None
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        raise ApiError(400, 'text: a JSON body {"text": "..."} with the reply to post', field="text")
+    resolve = body.get("resolve", False)
+    if not isinstance(resolve, bool):
+        raise ApiError(400, "resolve: true or false", field="resolve")
+    return body["text"], resolve
+
+
+@bp.post("/tickets/<ticket_id>/replies")
+def reply(ticket_id: str):
+    """Queue the brand's public reply to the ticket's latest customer post (tickets.replies); a worker
+    posts it once. 202 with the reply; the ticket's `replies` show it until it is sent or failed."""
+    if not (ticket_id.isascii() and ticket_id.isdigit()) or int(ticket_id) > params.MAX_ID:
+        raise params.bad("id", "a ticket id is a number")
+    text, resolve = _reply_body()
+    with session_for(current_app.config["SETTINGS"].database_url) as session:
+        ticket = session.get(Ticket, int(ticket_id), with_for_update=True)
+        if ticket is None:
+            raise ApiError(404, f"no ticket {ticket_id}")
+        try:
+            queued = replies.queue_reply(session, ticket, text, api_actor(), utcnow(), resolve_after=resolve)
+        except replies.ReplyRefused as error:
+            raise ApiError(409, str(error)) from None
+        # Checked on the post answered (its platform counts and limits the text); leaving without a
+        # commit forgets the queued reply.
+        problem = platform_replies.validate(queued.source, text)
+        if problem:
+            raise ApiError(400, f"text: {problem}", field="text")
+        unreachable = platform_replies.refusal(queued.source, current_app.config["REPLIES"])
+        if unreachable:
+            raise ApiError(422, unreachable)
+        session.commit()
+        return jsonify(reply_json(queued)), 202

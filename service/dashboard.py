@@ -6,6 +6,7 @@ pages carry a Content-Security-Policy that allows no inline script or style
 (the filters' script is static/dashboard.js), and may not be framed.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from core.timeutil import compact_duration, utcnow
 from integrations.slack.client import thread_url
 from integrations.slack.episodes import delivery_status
 from service import auth, charts
-from store import reports
+from store import reports, responses
 from store.db import read_session, transaction
 from tickets import audit
 from workers import queues
@@ -179,7 +180,8 @@ def page():
     step, count, _ = WINDOWS[window]
     with read_session(settings.database_url) as session:
         open_chart, open_total = _open_chart(session, filters, now)
-        rows = reports.cohort(session, _bucket_start(now, step, count), filters)
+        since = _bucket_start(now, step, count)
+        rows = reports.cohort(session, since, filters)
         urgency_panels, source_panels, overall = _response_panels(rows, window, now, config)
         view = {
             "now": now,
@@ -193,6 +195,7 @@ def page():
             "urgency_panels": urgency_panels,
             "source_panels": source_panels,
             "overall": overall,
+            "first_responses": responses.first_responses(session, replace(filters, since=since)),
             "oldest": _oldest(session, filters, now, settings),
             "slack": delivery_status(session, _redis(settings), now),
             "agents": reports.agent_counts(session, now - count * step, filters),

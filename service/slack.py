@@ -4,28 +4,48 @@ Both are signed; the signature is checked on the raw body before the form is
 read. An action changes the ticket in the request (a quick write) and leaves
 the `chat.update` to the outbox, so Slack gets its answer well within 3 s.
 An action on a ticket that does not exist answers 404 JSON (Slack shows the
-button as failed); a malformed payload answers 400: a field of the wrong JSON
-type (an `action_id` that is a number, a `value` that is an object), an unknown
-`action_id`, a payload nested too deep to parse, a NUL character in any field.
+button as failed); a malformed payload answers 400 (service.slack_payloads): a
+field of the wrong JSON type (an `action_id` that is a number, a `value` that is
+an object), an unknown `action_id` or view `callback_id`, a payload nested too
+deep to parse, a NUL character in any field.
+
+**Reply** opens the reply modal (`views.open`, with the click's `trigger_id`,
+which Slack honours for 3 s: so the call is made in the request, outside any
+transaction). Its `view_submission` queues the reply (tickets.replies) and
+answers an empty 200, which closes the modal; text the platform would refuse, or
+a ticket that cannot be answered, answers 200 with `response_action: errors`,
+which Slack shows under the box.
 """
 
-import json
-import re
 import time
+from contextlib import contextmanager
 
 from flask import Blueprint, current_app, jsonify, request
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import event
 
 from core.timeutil import utcnow
+from integrations.platforms import replies as platform_replies
 from integrations.platforms.mention import SignatureError
-from integrations.slack import commands, signature
-from integrations.slack.actions import ACTIONS
+from integrations.slack import commands, reply_modal, signature
+from integrations.slack.actions import ACTIONS, REPLY_ACTIONS, Action
+from integrations.slack.client import web_client
 from service.errors import ApiError
-from store.db import transaction
-from store.schema import Ticket, TicketEvent
+from service.slack_payloads import (
+    BLOCK_ACTIONS,
+    USER,
+    VIEW_SUBMISSION,
+    Click,
+    parse_click,
+    parse_submission,
+    payload_of,
+)
+from store.db import read_session, transaction
+from store.schema import Reply, Ticket, TicketEvent
+from tickets import replies
 
 bp = Blueprint("slack", __name__, url_prefix="/slack")
-_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+VIEWS_OPEN_TIMEOUT = 2.5  # seconds: a trigger_id is good for 3 s, so a slower answer is useless anyway
 
 
 def _verified_form() -> dict:
@@ -45,77 +65,118 @@ def _verified_form() -> dict:
     return request.form
 
 
-def _user_name(payload: dict) -> str | None:
-    """The Slack user's name (`user.username`, else `user.name`) when the payload carries a sane one."""
-    for key in ("username", "name"):
-        name = payload["user"].get(key)
-        if isinstance(name, str) and name.strip() and len(name) <= 80 and name.isprintable():
-            return name.strip()
-    return None
+@contextmanager
+def _named(session, name: str | None):
+    """The actor stays the user id (claimed_by, <@U…> mentions); the audit log shows the name too."""
+    added: list[TicketEvent] = []
 
+    def _added(_session, obj) -> None:
+        if isinstance(obj, TicketEvent):
+            added.append(obj)
 
-def _parse_action(form) -> tuple[str, str, int, str | None, str | None]:
-    """(user id, action id, ticket id, tier, user name) from a block_actions payload."""
+    event.listen(session, "transient_to_pending", _added)
     try:
-        payload = json.loads(form.get("payload", ""))
-        user = payload["user"]["id"]
-        action = payload["actions"][0]
-        action_id = action["action_id"]
-        value = action["selected_option"]["value"] if "selected_option" in action else action["value"]
-    except (ValueError, KeyError, IndexError, TypeError, RecursionError):  # RecursionError: nested too deep
-        raise ApiError(400, "payload must be a block_actions JSON object with user.id and actions[0]") from None
-    if payload.get("type") != "block_actions":
-        raise ApiError(400, "only block_actions payloads are handled", field="type")
-    if not isinstance(user, str) or not _USER.fullmatch(user):
-        raise ApiError(400, "user.id is not a Slack user id", field="user.id")
-    if not isinstance(action_id, str):  # a number, list, object or null is no action Slack sends
-        raise ApiError(400, "actions[0].action_id must be a string", field="actions[0].action_id")
-    if not isinstance(value, str):
-        raise ApiError(400, "the action's value must be a string carrying a ticket id", field="actions[0].value")
-    raw_id, _, tier = value.partition(":")
-    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:  # ids fit in a signed 64-bit column
-        raise ApiError(400, "the action's value must carry a ticket id", field="actions[0].value")
-    action = ACTIONS.get(action_id)
-    if action is not None and action.choices and tier not in action.choices:
-        raise ApiError(400, f"{action.choosing} must be one of {', '.join(action.choices)}",
-                       field="actions[0].selected_option")  # fmt: skip
-    return user, action_id, int(raw_id), tier or None, _user_name(payload)
+        yield
+    finally:
+        event.remove(session, "transient_to_pending", _added)
+    if name:
+        for row in added:
+            row.data = {**(row.data or {}), "actor_name": name[:64]}
 
 
-def _apply(session, ticket: Ticket, action_id: str, user: str, tier: str | None) -> None:
-    action = ACTIONS.get(action_id)
-    if action is None:
-        raise ApiError(400, f"unknown action_id {action_id[:64]!r}", field="actions[0].action_id")
-    action.apply(session, ticket, user, utcnow(), current_app.config["EARSHOT"], tier)
+def _apply(session, ticket: Ticket, click: Click) -> None:
+    action = ACTIONS.get(click.action_id)
+    if action is None or action.apply is None:
+        raise ApiError(400, f"unknown action_id {click.action_id[:64]!r}", field="actions[0].action_id")
+    action.apply(session, ticket, click.user, utcnow(), current_app.config["EARSHOT"], click.choice)
+
+
+def _ticket_action(click: Click):
+    with transaction(current_app.config["SETTINGS"].database_url) as session:
+        ticket = session.get(Ticket, click.target, with_for_update=True)
+        if ticket is None:
+            raise ApiError(404, f"no ticket {click.target}")
+        with _named(session, click.name):
+            _apply(session, ticket, click)
+    return "", 200
+
+
+def _reply_action(click: Click):
+    """A thread note's button (Retry): its value is the reply id."""
+    with transaction(current_app.config["SETTINGS"].database_url) as session:
+        reply = session.get(Reply, click.target)
+        if reply is None:
+            raise ApiError(404, f"no reply {click.target}")
+        session.get(Ticket, reply.ticket_id, with_for_update=True)  # one change to a ticket at a time
+        session.refresh(reply, with_for_update=True)  # the worker may have moved it meanwhile
+        with _named(session, click.name):
+            REPLY_ACTIONS[click.action_id].apply(session, reply, click.user, utcnow())
+    return "", 200
+
+
+def _open_modal(click: Click, action: Action):
+    if click.trigger_id is None:
+        raise ApiError(400, "trigger_id is required to open a form", field="trigger_id")
+    settings = current_app.config["SETTINGS"]
+    with read_session(settings.database_url) as session:
+        ticket = session.get(Ticket, click.target)
+        if ticket is None:
+            raise ApiError(404, f"no ticket {click.target}")
+        view = action.opens(session, ticket, current_app.config["REPLIES"])
+    client = web_client(settings)
+    client.timeout = VIEWS_OPEN_TIMEOUT
+    try:
+        client.views_open(trigger_id=click.trigger_id, view=view)
+    except SlackApiError as error:
+        raise ApiError(502, f"Slack did not open the form: {error.response.get('error', 'unknown error')}") from None
+    except (SlackClientError, OSError):
+        raise ApiError(502, "Slack did not answer views.open in time") from None
+    return "", 200
+
+
+def _field_error(message: str):
+    return jsonify(response_action="errors", errors={reply_modal.REPLY_BLOCK: message}), 200
+
+
+def _submission(payload: dict):
+    found = parse_submission(payload)
+    try:
+        with transaction(current_app.config["SETTINGS"].database_url) as session:
+            ticket = session.get(Ticket, found.ticket_id, with_for_update=True)
+            if ticket is None:
+                return _field_error(f"Ticket #{found.ticket_id} no longer exists.")
+            problem = platform_replies.refusal(ticket.source, current_app.config["REPLIES"]) or (
+                platform_replies.validate(ticket.source, found.text))  # fmt: skip
+            if problem:
+                return _field_error(problem)
+            with _named(session, found.name):
+                replies.queue_reply(session, ticket, found.text, found.user, utcnow(),
+                                    resolve_after=found.resolve_after)  # fmt: skip
+    except replies.ReplyRefused as refused:  # raised out of the transaction: it rolls back
+        return _field_error(f"Cannot send: {refused}.")
+    return "", 200
 
 
 @bp.post("/actions")
 def actions():
-    user, action_id, ticket_id, tier, name = _parse_action(_verified_form())
-    with transaction(current_app.config["SETTINGS"].database_url) as session:
-        ticket = session.get(Ticket, ticket_id, with_for_update=True)
-        if ticket is None:
-            raise ApiError(404, f"no ticket {ticket_id}")
-        added: list[TicketEvent] = []
-
-        def _added(_session, obj) -> None:
-            if isinstance(obj, TicketEvent):
-                added.append(obj)
-
-        event.listen(session, "transient_to_pending", _added)
-        try:
-            _apply(session, ticket, action_id, user, tier)
-        finally:
-            event.remove(session, "transient_to_pending", _added)
-        if name:  # the actor stays the user id (claimed_by, <@U…> mentions); the audit log shows the name too
-            for row in added:
-                row.data = {**(row.data or {}), "actor_name": name[:64]}
-    return "", 200
+    payload = payload_of(_verified_form())
+    kind = payload.get("type")
+    if kind == VIEW_SUBMISSION:
+        return _submission(payload)
+    if kind != BLOCK_ACTIONS:
+        raise ApiError(400, "only block_actions and view_submission payloads are handled", field="type")
+    click = parse_click(payload)
+    if click.action_id in REPLY_ACTIONS:
+        return _reply_action(click)
+    action = ACTIONS.get(click.action_id)
+    if action is not None and action.opens is not None:
+        return _open_modal(click, action)
+    return _ticket_action(click)
 
 
 def _command_user(form) -> str | None:
     user = form.get("user_id", "")
-    return user if _USER.fullmatch(user) else None
+    return user if USER.fullmatch(user) else None
 
 
 @bp.post("/commands")

@@ -6,7 +6,8 @@ Implements the methods Earshot uses with Slack's JSON shapes, keeps messages
 in memory, creates channels on first use, and can be told to fail
 (`POST /_standin/faults`): standins.slack_api. The page at `/` shows channels
 and threads; its buttons post signed interactivity payloads to the app's
-`/slack/actions`: standins.slack_page.
+`/slack/actions`: standins.slack_page. A modal the app opens (`views.open`) shows on
+the page as a form whose submit posts a signed `view_submission`: standins.slack_modals.
 
 The stand-in signs whatever its page sends, so no other web site may make it
 send anything: it answers only to loopback host names (a DNS-rebinding name
@@ -26,7 +27,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from standins.slack_api import Workspace, add_api_routes, add_control_routes
 from standins.slack_mrkdwn import mrkdwn
-from standins.slack_page import add_interactive_routes, add_page_routes
+from standins.slack_page import add_interactive_routes, add_modal_routes, add_page_routes
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
@@ -59,6 +60,7 @@ def create_standin_app(app_url: str, signing_secret: str) -> Flask:
     add_api_routes(app, ws)
     add_control_routes(app, ws)
     add_interactive_routes(app, ws, app_url, signing_secret)
+    add_modal_routes(app, ws, app_url, signing_secret)
     add_page_routes(app, ws)
     return app
 

@@ -1,6 +1,7 @@
-"""The Slack stand-in's Web API: a workspace in memory (channels, messages, pending faults),
-the methods Earshot uses with Slack's JSON shapes, and the `/_standin/*` knobs that tests and
-tools use to make it fail, reset it and read what was posted."""
+"""The Slack stand-in's Web API: a workspace in memory (channels, messages, opened modals, pending
+faults), the methods Earshot uses with Slack's JSON shapes (`views.open`: standins.slack_modals),
+and the `/_standin/*` knobs that tests and tools use to make it fail, reset it and read what was
+posted or opened."""
 
 import hashlib
 import json
@@ -9,6 +10,8 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, jsonify, request
+
+from standins import slack_modals
 
 BOT_USER = "UEARSHOTBOT"
 
@@ -35,6 +38,9 @@ class Workspace:
             self.messages: dict[str, list[dict]] = {}  # channel id -> messages, oldest first
             self.faults: dict[str, list[Fault]] = {}
             self.notices: list[str] = []
+            self.views: dict[str, dict] = {}  # view id -> {view, user, errors, typed}: modals open now
+            self.triggers: dict[str, dict] = {}  # trigger id -> {user, at, used}
+            self.view_seq = 0
             self.version = 0
             self.last_ts = 0.0
 
@@ -167,6 +173,9 @@ class Api:
         replies = [m for m in self.ws.messages[cid] if m.get("thread_ts") == ts and m["ts"] != ts]
         return self._page([parent, *replies], p)
 
+    def views_open(self, p):
+        return slack_modals.views_open(self.ws, p)
+
 
 def _params() -> dict:
     params = dict(request.args.items())
@@ -233,6 +242,23 @@ def add_control_routes(app: Flask, ws: Workspace) -> None:
             cid = ref if ref in ws.names else ws.channel_id(ref) if ref.startswith("#") else None
             found = [dict(m) for m in ws.messages.get(cid or "", [])]
         return jsonify(channel=cid, messages=found)
+
+    @app.get("/_standin/views")
+    def views():
+        """The modals open now, oldest first: [{view, user, errors}]."""
+        with ws.lock:
+            found = [{"view": v["view"], "user": v["user"], "errors": dict(v["errors"])} for v in ws.views.values()]
+        return jsonify(views=found)
+
+    @app.post("/_standin/triggers")
+    def trigger():
+        """A trigger id for {user}, as a click would give one (for tools and tests driving the app directly)."""
+        spec = request.get_json(silent=True)
+        user = spec.get("user") if isinstance(spec, dict) else None
+        if not isinstance(user, str) or not user:
+            return jsonify(error="user is required"), 400
+        with ws.lock:
+            return jsonify(trigger_id=slack_modals.issue_trigger(ws, user))
 
     @app.get("/_standin/version")
     def version():

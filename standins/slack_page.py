@@ -1,5 +1,7 @@
 """The Slack stand-in's browser page: channels and threads as Slack would show them, whose
-buttons and `/earshot` box post signed requests to the app, as Slack's interactivity does."""
+buttons and `/earshot` box post signed requests to the app, as Slack's interactivity does.
+A modal the app opened (`views.open`, standins.slack_modals) shows as a form above the channels,
+for the user it was opened for; its submit button posts a signed `view_submission`."""
 
 import json
 import time
@@ -10,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Flask, abort, jsonify, make_response, redirect, render_template, request
 
 from integrations.slack import signature
+from standins import slack_modals
 from standins.slack_api import Workspace
 
 DEFAULT_AGENT = "U0AGENT01"
@@ -48,7 +51,7 @@ def _forward(app_url: str, secret: str, path: str, fields: dict) -> tuple[int, s
         return 0, f"the app did not answer: {error}"
 
 
-def block_actions_payload(channel: dict, message: dict, user: str, action: dict) -> dict:
+def block_actions_payload(channel: dict, message: dict, user: str, action: dict, trigger_id: str) -> dict:
     """What Slack posts (as the form field `payload`) when a button or select is used."""
     return {
         "type": "block_actions",
@@ -58,7 +61,7 @@ def block_actions_payload(channel: dict, message: dict, user: str, action: dict)
         "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel["id"]},
         "message": {"ts": message["ts"], "text": message.get("text", "")},
         "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
-        "trigger_id": f"standin.{time.time_ns()}",
+        "trigger_id": trigger_id,
         "response_url": "",
     }
 
@@ -82,7 +85,9 @@ def add_interactive_routes(app: Flask, ws: Workspace, app_url: str, signing_secr
             action.update(type="static_select", selected_option={"value": form["selected"]})
         else:
             action.update(type="button", value=form.get("value", ""))
-        payload = block_actions_payload({"id": form["channel"], "name": name}, message, user, action)
+        with ws.lock:  # a click may open a modal: its trigger id opens one, for this user
+            trigger_id = slack_modals.issue_trigger(ws, user)
+        payload = block_actions_payload({"id": form["channel"], "name": name}, message, user, action, trigger_id)
         status, text = _forward(app_url, signing_secret, "/slack/actions", {"payload": json.dumps(payload)})
         return jsonify(status=status, notice=f"{action['action_id']}: HTTP {status} {text[:200]}")
 
@@ -104,6 +109,36 @@ def add_interactive_routes(app: Flask, ws: Workspace, app_url: str, signing_secr
         return jsonify(status=status, answer=answer)
 
 
+def add_modal_routes(app: Flask, ws: Workspace, app_url: str, signing_secret: str) -> None:
+    """`/_standin/submit` and `/_standin/close`: an opened modal's buttons (standins.slack_modals)."""
+
+    @app.post("/_standin/submit")
+    def submit():
+        """A modal's submit button: {view_id, user, <block_id>/<action_id>: typed, …}; the app's answer
+        closes the modal or keeps it open with its field errors. Answers {"status", "notice"}."""
+        form = _json_fields()
+        view_id = form.get("view_id", "")
+        with ws.lock:
+            opened = ws.views.get(view_id)
+            if opened is None:
+                return jsonify(status=None, notice="no such modal is open"), 404
+            payload = slack_modals.submission_payload(ws, view_id, opened["user"], form)
+        status, text = _forward(app_url, signing_secret, "/slack/actions", {"payload": json.dumps(payload)})
+        with ws.lock:
+            notice = slack_modals.take_answer(ws, view_id, form, status, text)
+            ws.version += 1
+        return jsonify(status=status, notice=f"{payload['view'].get('callback_id')}: {notice}")
+
+    @app.post("/_standin/close")
+    def close():
+        """A modal's close button: {view_id}."""
+        form = _json_fields()
+        with ws.lock:
+            closed = ws.views.pop(form.get("view_id", ""), None)
+            ws.version += 1
+        return jsonify(status=None, notice="modal closed" if closed else "no such modal is open")
+
+
 def add_page_routes(app: Flask, ws: Workspace) -> None:
     """`/`, the page, and `/archives/…`, the links Earshot builds to a message."""
 
@@ -117,5 +152,7 @@ def add_page_routes(app: Flask, ws: Workspace) -> None:
             channels = _channels_view(ws)
             notices = list(reversed(ws.notices[-5:]))
             current = ws.version
-        return render_template("slack.html", channels=channels, notices=notices, version=current,
-                               notice=request.args.get("notice"), user=request.args.get("user", DEFAULT_AGENT))
+            user = request.args.get("user", DEFAULT_AGENT)
+            modals = [{"id": view_id, **opened} for view_id, opened in ws.views.items() if opened["user"] == user]
+        return render_template("slack.html", channels=channels, notices=notices, version=current, modals=modals,
+                               notice=request.args.get("notice"), user=user)

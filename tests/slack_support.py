@@ -10,12 +10,12 @@ import pytest
 import yaml
 from slack_sdk import WebClient
 
-from tests.conftest import SLACK_SIGNING_SECRET
 from core.timeutil import utcnow
 from integrations.slack.signature import signed_headers
 from standins.slack import start_standin_in_thread
 from store.db import transaction
 from store.schema import Mention, Ticket
+from tests.conftest import SLACK_SIGNING_SECRET
 from tickets import lifecycle
 from workers import context
 
@@ -71,12 +71,12 @@ def add_fault(standin_url: str, **spec) -> None:
 
 
 def open_ticket(database_url: str, app_config, *, urgency="normal", text="@acme my booking vanished",
-                channel="#support", external_id=None, url=None, followers=1200) -> int:  # fmt: skip
+                channel="#support", external_id=None, url=None, followers=1200, source="x") -> int:  # fmt: skip
     """A classified mention and its ticket, through the lead's lifecycle."""
     now = utcnow()
     with transaction(database_url) as session:
         mention = Mention(
-            source="x",
+            source=source,
             external_id=external_id or f"tw-{time.time_ns()}",
             author_id="u42",
             author_handle="@jane",
@@ -103,7 +103,8 @@ def get_ticket(database_url: str, ticket_id: int) -> Ticket:
         return session.get(Ticket, ticket_id)
 
 
-def action_body(action_id: str, value: str, user: str = "U0AGENT01", selected: bool = False) -> bytes:
+def action_body(action_id: str, value: str, user: str = "U0AGENT01", selected: bool = False,
+                trigger_id: str | None = None) -> bytes:  # fmt: skip
     action = {"action_id": action_id, "block_id": "ticket:x"}
     if selected:
         action.update(type="static_select", selected_option={"value": value})
@@ -111,6 +112,19 @@ def action_body(action_id: str, value: str, user: str = "U0AGENT01", selected: b
         action.update(type="button", value=value)
     payload = {"type": "block_actions", "user": {"id": user}, "actions": [action],
                "channel": {"id": "C1"}, "message": {"ts": "1.0"}}  # fmt: skip
+    if trigger_id is not None:
+        payload["trigger_id"] = trigger_id
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def submission_body(ticket_id, text, resolve: bool = False, user: str = "U0AGENT01", **view) -> bytes:
+    """The reply modal's view_submission, as Slack posts it; `view` overrides fields of the view."""
+    values = {"reply": {"text": {"type": "plain_text_input", "value": text}},
+              "resolve": {"resolve": {"type": "checkboxes",
+                                      "selected_options": [{"value": "resolve"}] if resolve else []}}}  # fmt: skip
+    payload = {"type": "view_submission", "user": {"id": user, "username": "agent"}, "trigger_id": "1.2.x",
+               "view": {"id": "V1", "callback_id": "ticket_reply", "private_metadata": str(ticket_id),
+                        "state": {"values": values}, **view}}  # fmt: skip
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 

@@ -4,7 +4,8 @@ sends, they raise PayloadError or SignatureError (which the views turn into a
 
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from integrations.platforms import generic, meta, x
 from integrations.platforms.mention import IncomingMention, PayloadError, SignatureError

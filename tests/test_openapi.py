@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from openapi_spec_validator import validate
 from sqlalchemy import update
 from werkzeug.test import EnvironBuilder
@@ -30,7 +31,7 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SIGNED_PATHS = ("/webhooks/generic", "/webhooks/x", "/webhooks/meta", "/slack/actions", "/slack/commands")
 API_OPERATIONS = [
     "/api/v1/tickets", "/api/v1/tickets/{id}", "/api/v1/sla/breaches", "/api/v1/sla/breaches.csv",
-    "/api/v1/sla/summary", "/api/v1/audit",
+    "/api/v1/sla/summary", "/api/v1/audit", "/api/v1/tickets/{id}/replies",
 ]  # fmt: skip
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -109,6 +110,13 @@ def test_real_answers_match_the_schemas(api_schema, seeded):
     ticket = api_schema["/api/v1/tickets/{id}"]["GET"].Case(path_parameters={"id": str(seeded[0])})
     body = ticket.call_and_validate(headers=AUTH).json()
     assert body["events"] and body["mentions"] and body["sla"]["first_response"]["met_at"]
+    replying = api_schema["/api/v1/tickets/{id}/replies"]["POST"]
+    for ticket_id, text, status in ((seeded[0], "Sorry about that.", 202), (seeded[0], "", 400),
+                                    (424242, "Hello", 404)):  # fmt: skip
+        answer = replying.Case(path_parameters={"id": str(ticket_id)}, body={"text": text})
+        assert answer.call_and_validate(headers=AUTH).status_code == status
+    body = ticket.call_and_validate(headers=AUTH).json()
+    assert [reply["status"] for reply in body["replies"]] == ["queued"]
 
 
 def _wire_body(case) -> bytes:

@@ -8,7 +8,7 @@ import yaml
 from sqlalchemy import func, select
 
 from store.db import session_for, transaction
-from store.schema import SlackMessage, SlaAlert, Ticket, TicketEvent
+from store.schema import SlaAlert, SlackMessage, Ticket, TicketEvent
 from triage import sla as rules
 from workers import context
 from workers import sla as jobs

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.config import parse_config
 from core.timeutil import utcnow
 from store.db import transaction
-from store.schema import SlackMessage, SlaAlert, Ticket
+from store.schema import SlaAlert, SlackMessage, Ticket
 from tickets import sla_checks
 from triage import sla as rules
 from workers import context, queues

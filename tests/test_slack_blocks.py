@@ -97,6 +97,37 @@ def test_actions_carry_the_ticket_id():
     assert select["initial_option"]["value"] == "7:critical"
 
 
+def test_reply_and_wait_buttons_sit_with_the_others_within_slacks_limit():
+    elements = blocks.ticket_message(_ticket(), _mention("hi")).blocks[-1]["elements"]
+    assert [element["action_id"] for element in elements] == [
+        "ticket_claim", "ticket_reply", "ticket_responded", "ticket_wait", "ticket_resolve", "ticket_not_complaint",
+        blocks.SET_URGENCY]  # fmt: skip
+    assert len(elements) <= 25  # Slack's limit per actions block
+    by_id = {element["action_id"]: element for element in elements}
+    assert (by_id["ticket_reply"]["text"]["text"], by_id["ticket_wait"]["text"]["text"]) == (
+        "Reply", "Waiting on customer")
+    assert "style" not in by_id["ticket_reply"] and "style" not in by_id["ticket_wait"]
+
+
+def test_a_waiting_ticket_says_so_and_offers_no_second_wait():
+    paused = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+    message = blocks.ticket_message(_ticket(status="responded", claimed_by="U0AGENT01", paused_at=paused),
+                                    _mention("hi"))  # fmt: skip
+    shown = json.dumps(message.blocks, ensure_ascii=False)
+    assert "Responded · handled by <@U0AGENT01> · :hourglass_flowing_sand: Waiting on customer since <!date^" in shown
+    assert "First response due" not in shown  # a paused deadline moves when the customer writes
+    ids = [element["action_id"] for element in message.blocks[-1]["elements"]]
+    assert "ticket_wait" not in ids and "ticket_reply" in ids
+
+
+def test_reply_failure_note_carries_retry_only_while_failed():
+    note = blocks.reply_failure_message("Reply by U0AGENT01 was not posted: <!here> duplicate", 31, retry=True)
+    assert note.blocks[0]["text"]["text"] == ":x: Reply by U0AGENT01 was not posted: &lt;!here&gt; duplicate"
+    [button] = note.blocks[1]["elements"]
+    assert (button["action_id"], button["value"], button["text"]["text"]) == ("ticket_reply_retry", "31", "Retry")
+    assert [block["type"] for block in blocks.reply_failure_message("x", 31, retry=False).blocks] == ["section"]
+
+
 @pytest.mark.parametrize(
     ("fields", "shown"),
     [

@@ -21,12 +21,14 @@ from triage import sla
 OPEN_STATUSES = ("open", "claimed", "responded")
 
 
-def _event(session: Session, ticket: Ticket, type_: str, actor: str | None, at: datetime, **data) -> None:
+def record_event(session: Session, ticket: Ticket, type_: str, actor: str | None, at: datetime, **data) -> None:
+    """Append to the ticket's history (also for tickets.replies)."""
     session.add(TicketEvent(ticket_id=ticket.id, type=type_, actor=actor, at=at, data=data))
     ticket.updated_at = at
 
 
-def _changed(session: Session, ticket: Ticket) -> None:
+def changed(session: Session, ticket: Ticket) -> None:
+    """After a change: its SLA checks rescheduled, its parent message updated."""
     schedule_checks(session, ticket)
     outbox.queue_ticket_update(session, ticket)
 
@@ -63,7 +65,7 @@ def ticket_opened(session: Session, ticket: Ticket, mention: Mention, at: dateti
     """The rest of opening, once the ticket is inserted: the mention joins it, and its history,
     SLA checks and Slack message begin."""
     mention.ticket_id = ticket.id
-    _event(
+    record_event(
         session, ticket, "opened", "earshot", at, mention_id=mention.id, urgency=ticket.urgency, channel=ticket.channel
     )
     schedule_checks(session, ticket)
@@ -73,15 +75,17 @@ def ticket_opened(session: Session, ticket: Ticket, mention: Mention, at: dateti
 def _raise_urgency(session: Session, ticket: Ticket, tier: str, config: AppConfig, at: datetime, reason: str) -> bool:
     if TIERS.index(tier) >= TIERS.index(ticket.urgency):
         return False
-    _event(session, ticket, "urgency_changed", "earshot", at, previous=ticket.urgency, urgency=tier, reason=reason)
+    record_event(
+        session, ticket, "urgency_changed", "earshot", at, previous=ticket.urgency, urgency=tier, reason=reason
+    )
     ticket.urgency = tier
     sla.urgency_changed(ticket, config.sla)
     return True
 
 
 def waiting_for_brand(ticket: Ticket) -> bool:
-    """The customer is owed an answer right now."""
-    return ticket.status != "resolved" and sla.awaiting_reply(ticket)
+    """The customer is owed an answer right now (not while the agent waits on the customer)."""
+    return ticket.status != "resolved" and ticket.paused_at is None and sla.awaiting_reply(ticket)
 
 
 def attach_follow_up(
@@ -96,10 +100,11 @@ def attach_follow_up(
     repeat = escalated_tier is not None
     if ticket.status == "resolved" and mention.needs_reply:
         ticket.status = "open"
-        _event(session, ticket, "reopened", "earshot", at, mention_id=mention.id)
+        record_event(session, ticket, "reopened", "earshot", at, mention_id=mention.id)
+    _resume(session, ticket, mention, config, at)
     if repeat:
         ticket.repeat_contacts += 1
-    _event(session, ticket, "follow_up", "earshot", at, mention_id=mention.id, repeat_contact=repeat)
+    record_event(session, ticket, "follow_up", "earshot", at, mention_id=mention.id, repeat_contact=repeat)
     if mention.needs_reply:
         sla.customer_wrote(ticket, mention.created_at, config.sla)
     if mention.urgency:
@@ -108,7 +113,17 @@ def attach_follow_up(
         _raise_urgency(session, ticket, escalated_tier, config, at, "repeat contact while waiting")
         ticket.signals = list(dict.fromkeys([*ticket.signals, *[s for s in mention.signals if s.startswith("repeat")]]))
     outbox.queue_thread_note(session, ticket, follow_up_note(mention, repeat, ticket), f"follow-up:{mention.id}")
-    _changed(session, ticket)
+    changed(session, ticket)
+
+
+def _resume(session: Session, ticket: Ticket, mention: Mention, config: AppConfig, at: datetime) -> None:
+    """The customer wrote while the agent waited on them (tickets.replies.wait_for_customer): the clocks
+    run again from their post. A resolved ticket is left alone: reopening it counts the pause too."""
+    if ticket.paused_at is None or ticket.resolution_met_at is not None:
+        return
+    # A post written before the pause but delivered after it resumes at the pause: nothing is charged.
+    sla.resumed(ticket, max(mention.created_at, ticket.paused_at), config.sla)
+    record_event(session, ticket, "resumed", "earshot", at, mention_id=mention.id)
 
 
 def follow_up_note(mention: Mention, repeat: bool, ticket: Ticket) -> str:
@@ -126,9 +141,9 @@ def record_public_reply(session: Session, ticket: Ticket, reply: Mention, config
     if ticket.status in ("open", "claimed"):
         ticket.status = "responded"
     actor = (reply.author_handle or reply.author_id)[:64]  # a handle may be 255 long; TicketEvent.actor is 64
-    _event(session, ticket, "public_reply", actor, at, mention_id=reply.id)
+    record_event(session, ticket, "public_reply", actor, at, mention_id=reply.id)
     outbox.queue_thread_note(session, ticket, f"Public reply sent:\n{reply.text}", f"reply:{reply.id}")
-    _changed(session, ticket)
+    changed(session, ticket)
 
 
 def answer_publicly(session: Session, ticket: Ticket, text: str, actor: str, at: datetime, config: AppConfig) -> None:
@@ -139,9 +154,9 @@ def answer_publicly(session: Session, ticket: Ticket, text: str, actor: str, at:
     sla.brand_replied(ticket, at, config.sla)
     ticket.status = "responded"
     ticket.claimed_by = ticket.claimed_by or actor
-    _event(session, ticket, "public_answer", actor, at, answer=text)
+    record_event(session, ticket, "public_answer", actor, at, answer=text)
     outbox.queue_thread_note(session, ticket, f"Answered in public:\n{text}", f"answer:{ticket.id}:{at.timestamp()}")
-    _changed(session, ticket)
+    changed(session, ticket)
 
 
 def claim(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
@@ -150,8 +165,8 @@ def claim(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
     ticket.claimed_by = actor
     if ticket.status == "open":
         ticket.status = "claimed"
-    _event(session, ticket, "claimed", actor, at)
-    _changed(session, ticket)
+    record_event(session, ticket, "claimed", actor, at)
+    changed(session, ticket)
 
 
 def mark_responded(session: Session, ticket: Ticket, actor: str, at: datetime, config: AppConfig) -> None:
@@ -161,8 +176,8 @@ def mark_responded(session: Session, ticket: Ticket, actor: str, at: datetime, c
     sla.brand_replied(ticket, at, config.sla)
     ticket.status = "responded"
     ticket.claimed_by = ticket.claimed_by or actor
-    _event(session, ticket, "responded", actor, at)
-    _changed(session, ticket)
+    record_event(session, ticket, "responded", actor, at)
+    changed(session, ticket)
 
 
 def resolve(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
@@ -170,8 +185,8 @@ def resolve(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
         return
     ticket.status = "resolved"
     sla.resolved(ticket, at)
-    _event(session, ticket, "resolved", actor, at)
-    _changed(session, ticket)
+    record_event(session, ticket, "resolved", actor, at)
+    changed(session, ticket)
 
 
 def _label(session: Session, ticket: Ticket, kind: str, value: str, actor: str, at: datetime) -> None:
@@ -192,11 +207,11 @@ def _label(session: Session, ticket: Ticket, kind: str, value: str, actor: str, 
 def not_complaint(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
     """Closes the ticket and keeps the correction as a training label."""
     _label(session, ticket, "complaint", "0", actor, at)
-    _event(session, ticket, "not_complaint", actor, at)
+    record_event(session, ticket, "not_complaint", actor, at)
     if ticket.status != "resolved":
         ticket.status = "resolved"
         sla.resolved(ticket, at)
-    _changed(session, ticket)
+    changed(session, ticket)
 
 
 def set_urgency(session: Session, ticket: Ticket, tier: str, actor: str, at: datetime, config: AppConfig) -> None:
@@ -205,8 +220,8 @@ def set_urgency(session: Session, ticket: Ticket, tier: str, actor: str, at: dat
     _label(session, ticket, "urgency", tier, actor, at)
     if tier == ticket.urgency:
         return
-    _event(session, ticket, "urgency_changed", actor, at, previous=ticket.urgency, urgency=tier)
+    record_event(session, ticket, "urgency_changed", actor, at, previous=ticket.urgency, urgency=tier)
     ticket.urgency = tier
     ticket.urgency_set_by = actor
     sla.urgency_changed(ticket, config.sla)
-    _changed(session, ticket)
+    changed(session, ticket)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from core.tiers import TIERS
 from core.timeutil import utcnow
 from store import effects
-from store.schema import Incident, SlackMessage, Ticket
+from store.schema import Incident, Reply, SlackMessage, Ticket
 from triage import lanes
 from triage.lanes import (
     CHANNEL,
@@ -38,6 +38,7 @@ from triage.lanes import (
     NOTICE,
     PARENT,
     REMINDERS,
+    REPLY_FAILED,
     UPDATE,
 )
 
@@ -125,6 +126,15 @@ def queue_thread_note(session: Session, ticket: Ticket, text: str, key: str, not
     """A message in the ticket's thread; `text` is escaped at delivery, so it may quote customers.
     `note` is its lane: "conversation" (what people said), "alert" (an SLA warning or breach)."""
     _add(session, ticket, NOTE, ticket.channel, f"note:{key}", {"text": text}, note)
+
+
+def queue_reply_failure(session: Session, ticket: Ticket, reply: Reply, reason: str) -> None:
+    """In the ticket's thread: the public reply was not posted, and why; rendered with a **Retry** button
+    (integrations.slack.kinds) whose value is `reply_id`. Once per failed attempt: a retried reply that
+    fails again says so again."""
+    text = f"Reply by {reply.actor} was not posted: {reason}\n{reply.text}"
+    _add(session, ticket, REPLY_FAILED, ticket.channel, f"reply-failed:{reply.id}:{reply.attempts}",
+         {"text": text, "reply_id": reply.id})  # fmt: skip
 
 
 def _waiting_reminders(session: Session, channel: str) -> list[SlackMessage]:

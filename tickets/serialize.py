@@ -1,7 +1,9 @@
 """A ticket as the outside sees it: the CONTRACT's JSON shape, ids as strings, times in UTC with `Z`."""
 
+from collections.abc import Iterable
+
 from core.timeutil import iso
-from store.schema import Mention, Ticket, TicketEvent
+from store.schema import Mention, Reply, Ticket, TicketEvent
 from triage.sla import CLOCKS
 
 
@@ -30,8 +32,27 @@ def event_json(event: TicketEvent) -> dict:
     return {"at": iso(event.at), "type": event.type, "actor": event.actor, "data": event.data or {}}
 
 
-def ticket_json(ticket: Ticket) -> dict:
-    """The whole ticket, with its mentions and events (load them eagerly when serializing many)."""
+# Outside, a reply is waiting (queued), posted (sent) or refused for good (failed): a worker holding it
+# (sending) or asking the platform whether an earlier attempt took effect (unknown) is still waiting.
+SHOWN_REPLY_STATUS = {"sending": "queued", "unknown": "queued"}
+
+
+def reply_json(reply: Reply) -> dict:
+    return {
+        "id": str(reply.id),
+        "text": reply.text,
+        "status": SHOWN_REPLY_STATUS.get(reply.status, reply.status),
+        "external_id": reply.external_id,
+        "sent_at": iso(reply.sent_at),
+        "actor": reply.actor,
+        "created_at": iso(reply.created_at),
+        "error": reply.last_error if reply.status == "failed" else None,
+    }
+
+
+def ticket_json(ticket: Ticket, replies: Iterable[Reply] = ()) -> dict:
+    """The whole ticket, with its mentions, events and the `replies` given (load them eagerly when
+    serializing many: store.responses.replies_by_ticket reads a page's replies in one query)."""
     return {
         "id": str(ticket.id),
         "status": ticket.status,
@@ -49,4 +70,5 @@ def ticket_json(ticket: Ticket) -> dict:
         "sla": {clock: _clock(ticket, clock) for clock in CLOCKS},
         "mentions": [mention_json(m) for m in ticket.mentions],
         "events": [event_json(e) for e in ticket.events],
+        "replies": [reply_json(reply) for reply in replies],
     }

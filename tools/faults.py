@@ -3,18 +3,22 @@
     python -m tools.faults [--mentions 3000] [--short] [--keep-logs]
 
 gunicorn, a private redis-server, a private PostgreSQL cluster, the real model,
-io, SLA and scheduler processes and the Slack stand-in. A stream of signed
+io, SLA and scheduler processes, the Slack stand-in and the X stand-in. A stream of signed
 mentions is posted (retried on connection errors and 503, as platforms do;
 only a 2xx counts as accepted) while the run SIGKILLs the model worker
 mid-batch, stops it with SIGTERM mid-batch, has Slack answer 429 and 500 (some
 after the post took effect), takes Slack away for a minute (30 s with --short)
 and, while it is away, restarts Redis, flushes Redis and restarts PostgreSQL.
+Public replies to a few X tickets are queued through the API as the X stand-in
+starts answering 429, 500 (some after the post took effect) and too slowly
+(tools.faults_replies).
 
 Afterwards it checks: every accepted mention is stored and processed; every
 ticket has exactly one parent message in Slack; every SLA breach (a policy in
 seconds for critical) is announced exactly once, in the thread and
 in the escalation channel, and none is missed; no RQ job is left started or
-queued. It prints the counts and exits 1 on any violation.
+queued; every queued reply is posted exactly once and recorded as sent. It prints
+the counts and exits 1 on any violation.
 """
 
 import argparse
@@ -45,6 +49,7 @@ from standins.slack import _QuietHandler, create_standin_app
 from store import migrate
 from store.db import dispose_all, session_for
 from store.schema import Mention, SlaAlert, SlackMessage, Ticket
+from tools import faults_replies
 from tools.private_services import PrivatePostgres, PrivateRedis
 from workers import queues
 
@@ -333,6 +338,8 @@ def inject_faults(stack, profile: Profile, journal: list[str]) -> None:
         stack.standin.fault(method="chat.postMessage", **spec)
     stack.standin.fault(method="chat.update", status=500, count=4)
     note("Slack answers 429 x6, 500 x6, 500-after-posting x4 (chat.postMessage), 500 x4 (chat.update)")
+    stack.reply_answers = faults_replies.inject(stack.x_standin, stack.port, API_TOKEN, stack.reply_tickets)
+    note(f"X answers 429 x2, 500 x2, 500-after-posting x2, slow x1; replies queued: {dict(stack.reply_answers)}")
     at(0.4)
     stack.standin.stop()
     note(f"Slack gone for {profile.slack_down_seconds:.0f}s")
@@ -360,6 +367,8 @@ class Stack:
         self.redis = PrivateRedis()
         self.port = free_port()
         self.standin = Standin(f"http://127.0.0.1:{self.port}")
+        self.x_standin = faults_replies.XStandin()
+        self.reply_tickets, self.reply_answers = [], Counter()
         self.graceful_left_claimed = None
 
     @property
@@ -373,6 +382,7 @@ class Stack:
         migrate.upgrade(self.database_url)
         self.redis.start()
         self.standin.start()
+        self.x_standin.start()
         config_path = os.path.join(self.workdir, "earshot.yaml")
         with open(config_path, "w") as handle:
             yaml.safe_dump(config_for(self.profile), handle)
@@ -382,6 +392,7 @@ class Stack:
                "EARSHOT_API_TOKENS": API_TOKEN, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false",
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}  # fmt: skip
         env.pop("SLACK_BOT_TOKEN", None)
+        env = faults_replies.environment(env, self.x_standin)
         os.environ["REDIS_URL"] = self.redis.url  # queues.connection() in this process
         self.supervisor = Supervisor(env, self.workdir, self.profile)
         self.supervisor.start_all()
@@ -391,6 +402,7 @@ class Stack:
     def __exit__(self, *exc):
         self.supervisor.stop()
         self.standin.stop()
+        self.x_standin.stop()
         self.redis.stop()
         dispose_all()
         self.postgres.stop()
@@ -409,6 +421,13 @@ def _warm_up(stack: Stack) -> None:
     raise RuntimeError("the model worker did not classify the warm-up mention within 180 s")
 
 
+def _open_reply_tickets(stack: Stack, profile: Profile) -> None:
+    """X complaints, classified into the tickets whose replies the faults meet."""
+    complaints = faults_replies.complaints(max(8, profile.mentions // 100))
+    send_stream(stack.port, complaints, 0, SendResult())
+    stack.reply_tickets = faults_replies.tickets_of(stack.database_url, complaints)
+
+
 def _settled(database_url: str, last_sent: float) -> dict:
     now = utcnow()
     with session_for(database_url) as session:
@@ -418,6 +437,7 @@ def _settled(database_url: str, last_sent: float) -> dict:
             "outbox pending": count(select(SlackMessage.id).where(SlackMessage.sent_at.is_(None),
                                                                    SlackMessage.failed_at.is_(None))),  # fmt: skip
             "SLA checks overdue": count(select(Ticket.id).where(Ticket.next_deadline_at < now - timedelta(seconds=2))),
+            "replies pending": faults_replies.pending(database_url),
             # a mention posted last breaches SHORT_SLA_SECONDS after it was sent; the sweep runs every 5 s
             "short clocks still running": max(0, int(last_sent + SHORT_SLA_SECONDS + 6 - time.time())),
         }
@@ -493,7 +513,10 @@ def check(stack: Stack, accepted: set) -> tuple[dict, list[str]]:
         "RQ jobs": jobs,
     }  # fmt: skip
     stray_parents = set(parents) - ticket_ids
-    return counts, _violations(stack, accepted, db, not_one_parent, stray_parents, wrong_announcements, jobs)
+    violations = _violations(stack, accepted, db, not_one_parent, stray_parents, wrong_announcements, jobs)
+    reply_counts, reply_violations = faults_replies.check(stack.database_url, stack.x_standin, stack.reply_tickets,
+                                                          stack.reply_answers)  # fmt: skip
+    return {**counts, **reply_counts}, violations + reply_violations
 
 
 def _violations(stack, accepted, db, not_one_parent, stray_parents, wrong_announcements, jobs) -> list[str]:
@@ -528,7 +551,7 @@ def job_registries(redis_url: str) -> dict:
     from rq.registry import FailedJobRegistry, StartedJobRegistry
 
     found = {}
-    for name in (queues.CLASSIFY, queues.SLACK, queues.SLA, queues.MAINTENANCE):
+    for name in (queues.CLASSIFY, queues.SLACK, queues.REPLIES, queues.SLA, queues.MAINTENANCE):
         queue = queues.queue(name, redis_url)
         failed = [queue.fetch_job(job_id) for job_id in FailedJobRegistry(queue=queue).get_job_ids()]
         found[name] = {
@@ -551,6 +574,7 @@ def run(profile: Profile) -> int:
     started = time.monotonic()
     with Stack(profile, workdir) as stack:
         _warm_up(stack)
+        _open_reply_tickets(stack, profile)
         faults = threading.Thread(target=inject_faults, args=(stack, profile, journal))
         faults.start()
         send_stream(stack.port, payloads, profile.send_seconds, result)
@@ -586,7 +610,8 @@ def run(profile: Profile) -> int:
     if violations:
         print(f"VIOLATIONS (logs kept in {workdir}):\n  " + "\n  ".join(violations))
         return 1
-    print("OK: no mention lost, no ticket doubled, every breach announced once, no job stuck")
+    print("OK: no mention lost, no ticket doubled, every breach announced once, every reply posted once, "
+          "no job stuck")
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

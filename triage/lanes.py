@@ -14,6 +14,7 @@ CHANNEL = "channel"  # a message tied to no ticket (the managers' digest)
 REMINDERS = "reminders"  # one message listing a channel's overdue tickets, instead of a reminder each
 NOTICE = "notice"  # Earshot telling people that Slack delivery fails, or works again
 NOTE_UPDATE = "note_update"  # a sent message rewritten in place (chat.update): customer text erased from it
+REPLY_FAILED = "reply_failed"  # a thread message: the public reply was not posted, with a Retry button
 
 # Lanes: per channel, a lower lane always goes first; within a lane the ticket's tier, then age.
 NEW = 0  # what nobody has seen yet: a ticket's parent message, an incident, a delivery notice
@@ -32,7 +33,7 @@ def lane(kind: str, note: str = "conversation") -> int:
     """The lane of a row of `kind`; a thread note says which of its kinds it is."""
     if kind in (PARENT, INCIDENT, NOTICE):
         return NEW
-    if kind in (UPDATE, INCIDENT_UPDATE, NOTE_UPDATE):
+    if kind in (UPDATE, INCIDENT_UPDATE, NOTE_UPDATE, REPLY_FAILED):
         return CONVERSATION
     if kind == NOTE:
         return NOTE_LANES[note]

@@ -2,19 +2,23 @@
 
 The domain records effects; this turns them into jobs: the tickets whose clocks
 changed get an SLA check at their next deadline (workers.sla.enqueue_checks),
-and the channels that got Slack messages get a delivery dispatcher
-(workers.deliver.request_dispatch), on the Redis of the settings the process
-runs with. The entry points install it: the app factory, the worker entry point,
-the tests and the benchmarks. A Redis that is down fails nothing: the periodic
-SLA sweep and delivery repair find what was missed.
+the channels that got Slack messages get a delivery dispatcher
+(workers.deliver.request_dispatch), and the public replies queued or put back
+get a send job at their next attempt (workers.replies.enqueue_sends), on the
+Redis of the settings the process runs with. The entry points install it: the
+app factory, the worker entry point, the tests and the benchmarks. A Redis that
+is down fails nothing: the periodic SLA sweep, delivery repair and reply repair
+find what was missed.
 """
 
 import logging
 
 from store import effects
 from tickets.outbox import SLACK_CHANNEL, drop_stored
+from tickets.replies import REPLY
 from tickets.sla_checks import SLA_CHECK
 from workers.deliver import request_dispatch
+from workers.replies import enqueue_sends
 from workers.sla import enqueue_checks
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,8 @@ class AfterCommit:
                 request_dispatch(self.redis_url)
             except Exception:  # never fail a committed transaction; deliver_pending repairs
                 log.warning("could not request Slack delivery", exc_info=True)
+        if found.get(REPLY):
+            enqueue_sends(found[REPLY], self.redis_url)
 
 
 def install(handler: AfterCommit) -> None:

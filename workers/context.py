@@ -1,9 +1,11 @@
 """Settings and configuration for jobs, read once per worker process."""
 
+import os
 from functools import lru_cache
 
 from core.config import AppConfig, load_config
 from core.settings import Settings, load_settings
+from integrations.platforms.replies import ReplyConfig, from_environ
 
 
 @lru_cache(maxsize=1)
@@ -12,6 +14,13 @@ def app_context() -> tuple[Settings, AppConfig]:
     return settings, load_config(settings.config_path)
 
 
+@lru_cache(maxsize=1)
+def reply_config() -> ReplyConfig:
+    """Where public replies go (the platforms' URLs and credentials), from the environment."""
+    return from_environ(os.environ)
+
+
 def reset() -> None:
     """Forget the cached context (tests change the environment between cases)."""
     app_context.cache_clear()
+    reply_config.cache_clear()

@@ -21,12 +21,11 @@ from slack_sdk.models.blocks import (
 
 from core.timeutil import format_duration
 from integrations.slack import actions
+from integrations.slack.text import SECTION_LIMIT, TRUNCATED, escape, fit
 from store.schema import Mention, Ticket
 
-SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 2000
 FALLBACK_LIMIT = 300
-TRUNCATED = "… (truncated; full text in Earshot)"
 TIER_BADGES = {"critical": ":red_circle:", "high": ":large_orange_circle:", "normal": ":large_blue_circle:",
                "low": ":white_circle:"}  # fmt: skip
 ACTIONS = actions.BUTTONS
@@ -39,26 +38,6 @@ _SAFE_URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
 class Message:
     text: str
     blocks: list[dict]
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fit(raw: str, limit: int = SECTION_LIMIT) -> str:
-    """Escape `raw` and cut it so the escaped text, marker included, stays within `limit`."""
-    escaped = escape(raw)
-    if len(escaped) <= limit:
-        return escaped
-    budget = limit - len(TRUNCATED)
-    pieces, used = [], 0
-    for char in raw:  # cut on whole characters, never inside an entity such as &amp;
-        piece = escape(char)
-        if used + len(piece) > budget:
-            break
-        pieces.append(piece)
-        used += len(piece)
-    return "".join(pieces) + TRUNCATED
 
 
 def slack_date(at: datetime) -> str:
@@ -94,6 +73,13 @@ def _state(ticket: Ticket) -> str:
     return "Open, unclaimed"
 
 
+def _waiting(ticket: Ticket) -> str:
+    """Said after the state while the clocks are paused for the customer (tickets.replies.wait_for_customer)."""
+    if ticket.paused_at is None or ticket.status == "resolved":
+        return ""
+    return f" · :hourglass_flowing_sand: Waiting on customer since {slack_date(ticket.paused_at)}"
+
+
 def _clock(ticket: Ticket) -> str | None:
     clocks = (
         ("First response", ticket.first_response_due_at, ticket.first_response_met_at,
@@ -101,7 +87,7 @@ def _clock(ticket: Ticket) -> str | None:
         ("Next response", ticket.next_response_due_at, ticket.next_response_met_at, ticket.next_response_breached),
         ("Resolution", ticket.resolution_due_at, ticket.resolution_met_at, ticket.resolution_breached),
     )  # fmt: skip
-    if ticket.status == "resolved":
+    if ticket.status == "resolved" or ticket.paused_at is not None:  # a paused deadline moves on resumption
         return None
     for name, due, met, breached in clocks:
         if due is not None and met is None:
@@ -136,7 +122,8 @@ def _element(ticket: Ticket, action_id: str, action: actions.Action) -> ButtonEl
 
 
 def _actions(ticket: Ticket) -> ActionsBlock:
-    elements = [_element(ticket, action_id, action) for action_id, action in actions.ACTIONS.items()]
+    elements = [_element(ticket, action_id, action) for action_id, action in actions.ACTIONS.items()
+                if action.shown is None or action.shown(ticket)]  # fmt: skip
     return ActionsBlock(block_id=f"ticket:{ticket.id}", elements=elements)
 
 
@@ -147,7 +134,7 @@ def ticket_message(ticket: Ticket, mention: Mention | None) -> Message:
     if ticket.signals:
         headline += "\n" + fit("Signals: " + ", ".join(map(str, ticket.signals)), SECTION_LIMIT - len(headline) - 1)
     customer_text = mention.text if mention is not None else ""
-    status = [f"State: {_state(ticket)}"]
+    status = [f"State: {_state(ticket)}{_waiting(ticket)}"]
     clock = _clock(ticket)
     if clock:
         status.append(clock)
@@ -169,6 +156,18 @@ def note_message(text: str, prefix: str = "") -> Message:
     lead = prefix + " " if prefix else ""
     body = lead + fit(text, SECTION_LIMIT - len(lead))
     return Message(text=lead + fit(text, FALLBACK_LIMIT), blocks=[SectionBlock(text=_text(body)).to_dict()])
+
+
+def reply_failure_message(text: str, reply_id: int, retry: bool) -> Message:
+    """The thread note of a reply the platform refused: `text` (escaped) and, while the reply is
+    still failed, a **Retry** button carrying the reply id."""
+    message = note_message(text, ":x:")
+    if not retry:
+        return message
+    button = ButtonElement(text=actions.REPLY_ACTIONS[actions.REPLY_RETRY].label, action_id=actions.REPLY_RETRY,
+                           value=str(reply_id), style="primary")  # fmt: skip
+    block = ActionsBlock(block_id=f"reply:{reply_id}", elements=[button]).to_dict()
+    return Message(text=message.text, blocks=[*message.blocks, block])
 
 
 def _cut(markup: str, limit: int) -> str:

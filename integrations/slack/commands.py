@@ -1,5 +1,6 @@
-"""`/earshot sla | breaches | ticket <id> | incident <id> | resolve-incident <id> <answer> | link a b | help`:
-short ephemeral answers for managers, and the incident and author-link commands for agents."""
+"""`/earshot sla | breaches | ticket <id> | wait <id> | incident <id> | resolve-incident <id> <answer> |
+link a b | forget a | help`: short ephemeral answers for managers, and the ticket, incident and
+author commands for agents."""
 
 from datetime import datetime, timedelta
 
@@ -9,9 +10,9 @@ from core.settings import Settings
 from core.timeutil import format_duration
 from integrations.slack.blocks import escape, link, slack_date, user
 from integrations.slack.client import thread_url
-from store import reports
-from store.schema import Incident
-from tickets import authors, erasure, incidents
+from store import reports, responses
+from store.schema import Incident, Ticket
+from tickets import authors, erasure, incidents, replies
 
 WINDOW = timedelta(hours=24)
 LATEST_BREACHES = 10
@@ -20,6 +21,7 @@ HELP = (
     "• `sla`: open tickets per urgency, breaches and first-response times over 24 h\n"
     "• `breaches`: the latest 10 breaches, with links to their threads\n"
     "• `ticket <id>`: a ticket's state, clocks and latest events\n"
+    "• `wait <id>`: the ticket waits on the customer: its clocks pause until they write again\n"
     "• `incident <id>`: an incident's size, sources and state\n"
     "• `resolve-incident <id> <answer>`: answer every ticket of an incident in public, and resolve them\n"
     "• `link <source>:<author id> <source>:<author id>`: two handles of one customer (e.g. `x:u42 facebook:9001`)\n"
@@ -41,6 +43,8 @@ def sla(session: Session, now: datetime) -> dict:
         f"*Breaches, last 24 h:* {len(breaches)}",
         f"*First response, last 24 h:* p50 {format_duration(reports.percentile(waits, 0.5))} · "
         f"p90 {format_duration(reports.percentile(waits, 0.9))} ({len(waits)} tickets)",
+        "*First responses, last 24 h:* {verified} verified (sent through Earshot or seen on the platform) · "
+        "{marked} marked Responded".format(**responses.first_responses(session, answered_since=now - WINDOW)),
     ]
     return ephemeral("\n".join(lines))
 
@@ -83,6 +87,23 @@ def ticket(session: Session, raw_id: str) -> dict:
     return ephemeral("\n".join(lines))
 
 
+def wait(session: Session, raw_id: str, actor: str | None, config, now: datetime) -> dict:
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
+        return ephemeral("Usage: `/earshot wait <ticket id>`, e.g. `/earshot wait 12`.")
+    found = session.get(Ticket, int(raw_id), with_for_update=True)  # as a button's click locks it
+    if found is None:
+        return ephemeral(f"No ticket #{raw_id}.")
+    if found.status == "resolved":
+        return ephemeral(f"Ticket #{found.id} is resolved.")
+    if found.paused_at is not None:
+        return ephemeral(f"Ticket #{found.id} is already waiting on the customer.")
+    try:
+        replies.wait_for_customer(session, found, actor or "slack", now, config.sla)
+    except replies.ReplyRefused as refused:
+        return ephemeral(f"Ticket #{found.id} cannot wait: {escape(str(refused))}.")
+    return ephemeral(f"Ticket #{found.id} is waiting on the customer: its clocks are paused until they write again.")
+
+
 def _incident(session: Session, raw_id: str, usage: str) -> Incident | dict:
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return ephemeral(f"Usage: `{usage}`.")
@@ -119,7 +140,8 @@ def resolve_incident(session: Session, text: str, actor: str | None, config, now
 def link_authors(session: Session, words: list[str], actor: str | None) -> dict:
     handles = [authors.parse_handle(word) for word in words[1:3]]
     if len(words) != 3 or None in handles:
-        return ephemeral("Usage: `/earshot link <source>:<author id> <source>:<author id>`, e.g. `x:u42 facebook:9001`.")
+        return ephemeral("Usage: `/earshot link <source>:<author id> <source>:<author id>`, "
+                         "e.g. `x:u42 facebook:9001`.")
     a, b = handles
     if not authors.link(session, a, b, actor):
         return ephemeral(f"{escape(':'.join(a))} and {escape(':'.join(b))} are already one customer.")
@@ -146,6 +168,8 @@ def answer(session: Session, settings: Settings, text: str, now: datetime, actor
         return breaches(session, settings, now)
     if command == "ticket":
         return ticket(session, words[1].lstrip("#") if len(words) > 1 else "")
+    if command == "wait":
+        return wait(session, words[1].lstrip("#") if len(words) > 1 else "", actor, config, now)
     if command == "incident":
         return incident(session, words[1].lstrip("#") if len(words) > 1 else "")
     if command == "resolve-incident":

@@ -17,7 +17,7 @@ from core.timeutil import utcnow
 from integrations.slack import blocks, incident_messages, placement, rules
 from integrations.slack.attempt import Courier, Send
 from integrations.slack.client import thread_url
-from store.schema import Incident, Mention, SlackMessage, Ticket
+from store.schema import Incident, Mention, Reply, SlackMessage, Ticket
 from triage import sla as sla_rules
 from triage.lanes import (
     CHANNEL,
@@ -30,6 +30,7 @@ from triage.lanes import (
     PARENT,
     PRIORITY,
     REMINDERS,
+    REPLY_FAILED,
     UPDATE,
 )
 
@@ -82,6 +83,17 @@ def _with_mentions(session: Session, row: SlackMessage, ticket: Ticket | None, s
     return send
 
 
+def _reply_failed(session: Session, row: SlackMessage, ticket: Ticket | None, send: Send,
+                  courier: Courier) -> Send:  # fmt: skip
+    """A reply the platform refused, with **Retry** while it is still failed (an agent may have retried it
+    before this note went out)."""
+    reply_id = row.payload.get("reply_id")
+    reply = session.get(Reply, reply_id) if isinstance(reply_id, int) else None
+    retry = reply is not None and reply.status == "failed"
+    send.message = blocks.reply_failure_message(row.payload.get("text", ""), reply_id, retry)
+    return send
+
+
 def _note_update(session: Session, row: SlackMessage, ticket: Ticket | None, send: Send,
                  courier: Courier) -> Send | None:  # fmt: skip
     target = session.get(SlackMessage, row.payload.get("target"))
@@ -120,6 +132,7 @@ KINDS: dict[str, Kind] = {
     PARENT: Kind(_ticket, standalone=True, ticket_post=True, supersedes=UPDATE, on_sent=placement.ticket_posted),
     UPDATE: Kind(_ticket, call=EDIT, follows_parent=True),
     NOTE: Kind(_note, call=REPLY),
+    REPLY_FAILED: Kind(_reply_failed, call=REPLY),
     ESCALATION: Kind(_with_mentions, standalone=True, links_thread=True),
     CHANNEL: Kind(_with_mentions, standalone=True),
     NOTICE: Kind(_with_mentions, standalone=True),

@@ -1,0 +1,94 @@
+"""Where pages go and with which credentials, read once from the environment.
+
+Variables (all optional; a malformed one raises ConfigError naming the variable, never its value):
+
+- `PAGERDUTY_ROUTING_KEY` — the 32-character integration key of an Events API v2 integration.
+- `PAGERDUTY_EVENTS_URL` — default `https://events.pagerduty.com/v2/enqueue`.
+- `ONCALL_WEBHOOK_URL` — other on-call tools: trigger/acknowledge/resolve events are POSTed here,
+  signed like the generic webhook; `ONCALL_WEBHOOK_SECRET` (default `WEBHOOK_SECRET`) is the key.
+- `PAGERDUTY_STANDIN_PORT` — with neither a routing key nor a webhook, pages go to the local
+  PagerDuty stand-in (standins.pagerduty) on this port (default 8004), as replies do for X/Meta.
+
+Secrets are kept out of `repr`; `secrets()` lists them for log redaction. The object also serves
+integrations.platforms.replies.transport.Transport (timeouts, `max_retry_after`, `secrets()`).
+"""
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from core.settings import ConfigError
+
+DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_PAGERDUTY_STANDIN_PORT = 8004
+# What the client sends to the local stand-in, and what that accepts: not a secret.
+STANDIN_ROUTING_KEY = "earshotstandinroutingkey00000000"
+_ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
+
+
+@dataclass(frozen=True)
+class PagingConfig:
+    pagerduty_events_url: str = DEFAULT_PAGERDUTY_EVENTS_URL
+    pagerduty_routing_key: str | None = field(default=None, repr=False)
+    oncall_webhook_url: str | None = None
+    oncall_webhook_secret: str | None = field(default=None, repr=False)
+    source: str = "earshot"  # PagerDuty `payload.source`
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    max_retry_after: float = 900.0
+    pagerduty_standin: bool = False
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential this configuration holds, for redaction."""
+        values = (self.pagerduty_routing_key, self.oncall_webhook_secret)
+        return tuple(value for value in values if value and value != STANDIN_ROUTING_KEY)
+
+
+def _value(env, name: str) -> str | None:
+    return (env.get(name) or "").strip() or None
+
+
+def _http_url(env, name: str, default: str | None = None) -> str:
+    raw = _value(env, name) or default
+    parts = urlsplit(raw or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL")  # its value may hold a token: never shown
+    return raw
+
+
+def _port(env, name: str, default: int) -> int:
+    raw = _value(env, name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{name} must be a port number between 1 and 65535, got {raw!r}")
+    return int(raw)
+
+
+def _pagerduty(env, webhook: bool) -> dict:
+    key = _value(env, "PAGERDUTY_ROUTING_KEY")
+    if key is not None:
+        if not _ROUTING_KEY.match(key):
+            raise ConfigError("PAGERDUTY_ROUTING_KEY must be the 32-character integration key (letters and digits)")
+        url = _http_url(env, "PAGERDUTY_EVENTS_URL", DEFAULT_PAGERDUTY_EVENTS_URL)
+        return {"pagerduty_routing_key": key, "pagerduty_events_url": url}
+    if webhook:
+        return {}
+    port = _port(env, "PAGERDUTY_STANDIN_PORT", DEFAULT_PAGERDUTY_STANDIN_PORT)
+    return {"pagerduty_routing_key": STANDIN_ROUTING_KEY, "pagerduty_standin": True,
+            "pagerduty_events_url": f"http://127.0.0.1:{port}/v2/enqueue"}  # fmt: skip
+
+
+def _webhook(env) -> dict:
+    if _value(env, "ONCALL_WEBHOOK_URL") is None:
+        return {}
+    secret = _value(env, "ONCALL_WEBHOOK_SECRET") or _value(env, "WEBHOOK_SECRET")
+    if secret is None:
+        raise ConfigError("ONCALL_WEBHOOK_SECRET (or WEBHOOK_SECRET) is required with ONCALL_WEBHOOK_URL")
+    return {"oncall_webhook_url": _http_url(env, "ONCALL_WEBHOOK_URL"), "oncall_webhook_secret": secret}
+
+
+def from_environ(env) -> PagingConfig:
+    """The paging configuration of an environment mapping (`os.environ` at start)."""
+    webhook = _webhook(env)
+    return PagingConfig(**_pagerduty(env, bool(webhook)), **webhook)
