@@ -383,3 +383,19 @@ def test_waiting_on_the_customer_pauses_until_they_write_again(client, settings,
         assert ticket.first_response_due_at == due + timedelta(hours=1)
     assert ("waiting", AGENT) in events and ("resumed", "earshot") in events
     assert events.index(("waiting", AGENT)) < events.index(("resumed", "earshot"))
+
+
+def test_a_reply_whose_worker_dies_every_time_ends_failed_not_looping(settings, app_config, stand_ins, send):
+    reply_id = _queue(settings.database_url, _open_ticket(settings.database_url, app_config))
+    at = T0 + timedelta(minutes=6)
+    for _ in range(MAX_ATTEMPTS):  # each claim's worker is killed by the job timeout before it records anything
+        with transaction(settings.database_url) as session:
+            assert replies.claim(session, reply_id, at) is not None
+        at += replies.STALE_CLAIM + timedelta(seconds=1)
+        repair_due(settings.database_url, settings.redis_url, at)
+        assert _state(settings.database_url, reply_id)[0].status == "unknown"
+
+    assert send(reply_id, Clock(at)) == "failed"
+    reply = _state(settings.database_url, reply_id)[0]
+    assert reply.status == "failed" and "the worker sending it stopped" in reply.last_error
+    assert _recorded(stand_ins) == []  # nothing was posted, and the agent is asked (Retry looks first)

@@ -114,6 +114,23 @@ def _record(held: Claim, outcome: Outcome, at: datetime, database_url: str, sla:
         return "unknown"
 
 
+def _attempt_once(held: Claim, config: ReplyConfig,
+                  clock: Callable[[], datetime]) -> tuple[Outcome, datetime, str | None]:  # fmt: skip
+    """Post (or look first, after an unknown outcome); the outcome, when the platform answered, and the brand's id."""
+    if held.attempts > MAX_ATTEMPTS:  # every attempt's worker died (a job timeout each time): ask an agent
+        return Failed(f"gave up after {MAX_ATTEMPTS} attempts: the worker sending it stopped"), clock(), None
+    try:
+        client = client_for(held.source, config)
+    except NoReplyTarget as error:
+        return Failed(str(error)), clock(), None
+    try:
+        outcome = _post(client, held)
+        at = clock()  # when the platform answered: a sent reply met the clock then, not when this job ends
+        return outcome, at, _brand_account(client)
+    finally:
+        client.close()
+
+
 def attempt(database_url: str, reply_id: int, config: ReplyConfig, sla: SlaConfig,
             clock: Callable[[], datetime] = utcnow) -> str:  # fmt: skip
     """One attempt at posting a reply; returns "sent", "retry", "unknown", "failed", or "not due" when
@@ -122,18 +139,7 @@ def attempt(database_url: str, reply_id: int, config: ReplyConfig, sla: SlaConfi
         held = replies.claim(session, reply_id, clock())
     if held is None:
         return "not due"
-    author_id = None
-    try:
-        client = client_for(held.source, config)
-    except NoReplyTarget as error:
-        outcome, at = Failed(str(error)), clock()
-    else:
-        try:
-            outcome = _post(client, held)
-            at = clock()  # when the platform answered: a sent reply met the clock then, not when this job ends
-            author_id = _brand_account(client)
-        finally:
-            client.close()
+    outcome, at, author_id = _attempt_once(held, config, clock)
     result = _record(held, outcome, at, database_url, sla, author_id)
     log.info("reply attempt", extra={"reply_id": reply_id, "ticket_id": held.ticket_id, "attempt": held.attempts,
                                      "outcome": result})  # fmt: skip
