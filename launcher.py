@@ -4,7 +4,12 @@ foreground. Ctrl-C stops them all; a process that dies is restarted.
 
 Without X or Meta credentials, replies go to the stand-ins on X_STANDIN_PORT and
 META_STANDIN_PORT (8002, 8003): the web and worker processes get the same
-environment, so `integrations.platforms.replies.from_environ` points them there."""
+environment, so `integrations.platforms.replies.from_environ` points them there.
+
+Without PAGERDUTY_ROUTING_KEY or ONCALL_WEBHOOK_URL, paging is off (integrations.paging.config);
+`make run` starts the PagerDuty stand-in on PAGERDUTY_STANDIN_PORT (8004) instead and gives the
+processes it starts PAGERDUTY_EVENTS_URL and the development routing key, so escalation levels
+with `page: true` show their pages there."""
 
 import os
 import signal
@@ -19,6 +24,7 @@ from redis.exceptions import RedisError
 from core.config import load_config
 from core.logs import mask_url
 from core.settings import ConfigError, load_settings
+from integrations.paging import config as paging
 from integrations.platforms import replies
 
 RESTART_DELAY = 2.0
@@ -51,7 +57,17 @@ def _platform_standins(reply_config) -> dict[str, tuple[str, int]]:
     return {label: (module, urlsplit(url).port) for label, (used, module, url) in wanted.items() if used}
 
 
-def _commands(settings, reply_config) -> dict[str, list[str]]:
+def _pagerduty_standin(env: dict) -> int | None:
+    """The PagerDuty stand-in's port when nothing pages for real; sets the processes' paging variables."""
+    if paging.from_environ(env).enabled:
+        return None
+    port = paging.standin_port(env)
+    env["PAGERDUTY_EVENTS_URL"] = f"http://127.0.0.1:{port}/v2/enqueue"
+    env["PAGERDUTY_ROUTING_KEY"] = paging.STANDIN_ROUTING_KEY
+    return port
+
+
+def _commands(settings, reply_config, pagerduty_port: int | None = None) -> dict[str, list[str]]:
     python = sys.executable
     commands = {
         "web": [os.path.join(os.path.dirname(python), "gunicorn"), "wsgi:app"],
@@ -68,6 +84,8 @@ def _commands(settings, reply_config) -> dict[str, list[str]]:
         ]  # fmt: skip
     for label, (module, port) in _platform_standins(reply_config).items():
         commands[label.lower().replace(" ", "-")] = [python, "-m", module, "--port", str(port)]
+    if pagerduty_port is not None:
+        commands["pagerduty-standin"] = [python, "-m", "standins.pagerduty", "--port", str(pagerduty_port)]
     return commands
 
 
@@ -76,6 +94,8 @@ def main() -> int:
         settings = load_settings()
         load_config(settings.config_path)
         reply_config = replies.from_environ(os.environ)
+        paging.from_environ(os.environ)
+        paging.standin_port(os.environ)
     except ConfigError as error:
         print(f"earshot: {error}", file=sys.stderr)
         return 2
@@ -87,13 +107,16 @@ def main() -> int:
     if settings.uses_slack_standin:
         # The stand-in signs its button clicks with the secret the app verifies.
         env["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
-    commands = _commands(settings, reply_config)
+    pagerduty_port = _pagerduty_standin(env)
+    commands = _commands(settings, reply_config, pagerduty_port)
     processes = {name: subprocess.Popen(command, env=env) for name, command in commands.items()}
     print(f"earshot: dashboard  http://127.0.0.1:{settings.port}/dashboard")
     if settings.uses_slack_standin:
         print(f"earshot: Slack stand-in  http://127.0.0.1:{settings.slack_standin_port}/")
     for label, (_, port) in _platform_standins(reply_config).items():
         print(f"earshot: {label}  http://127.0.0.1:{port}/  (the replies agents post show here)")
+    if pagerduty_port is not None:
+        print(f"earshot: PagerDuty stand-in  http://127.0.0.1:{pagerduty_port}/  (the pages escalations send)")
     print("earshot: Ctrl-C stops everything")
 
     stopping = False

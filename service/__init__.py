@@ -67,9 +67,10 @@ def create_app(settings: Settings | None = None, config: AppConfig | None = None
     from service.slack import bp as slack_bp
 
     app.register_blueprint(slack_bp)
-    from service import api, dashboard, metrics, openapi
+    from service import api, api_agents, dashboard, metrics, openapi
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_agents.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)

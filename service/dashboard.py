@@ -17,8 +17,10 @@ from integrations.slack.client import thread_url
 from integrations.slack.episodes import delivery_status
 from service import auth, charts
 from store import reports, responses
+from store.agent_load import agent_load
 from store.db import read_session, transaction
 from tickets import audit
+from tickets.assignment import agents_of
 from workers import queues
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -199,6 +201,7 @@ def page():
             "oldest": _oldest(session, filters, now, settings),
             "slack": delivery_status(session, _redis(settings), now),
             "agents": reports.agent_counts(session, now - count * step, filters),
+            "load": agent_load(session, agents_of(config), now - count * step),  # the same as GET /api/v1/agents
             "ages": AGES,
             "refresh": REFRESH_SECONDS,
             "duration": compact_duration,

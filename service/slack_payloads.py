@@ -89,15 +89,34 @@ def _trigger_id(payload: dict) -> str | None:
     return trigger
 
 
+def _user_pick(action: dict, action_id: str) -> str:
+    """A users_select (`ticket_assign`): `<ticket id>:<the user picked>`, the ticket from its block_id
+    (`ticket:<id>`), since Slack's user picker carries no value."""
+    block_id, picked = action.get("block_id"), action.get("selected_user")
+    if not isinstance(block_id, str) or not block_id.startswith("ticket:"):
+        raise ApiError(400, f"{action_id} must come from a ticket's block (block_id ticket:<id>)",
+                       field="actions[0].block_id")  # fmt: skip
+    if not isinstance(picked, str) or not USER.fullmatch(picked):
+        raise ApiError(400, "selected_user must be a Slack user id", field="actions[0].selected_user")
+    return f"{block_id.removeprefix('ticket:')}:{picked}"
+
+
+def _value(action: dict, action_id) -> str:
+    known = ACTIONS.get(action_id) if isinstance(action_id, str) else None
+    if known is not None and known.users:
+        return _user_pick(action, action_id)
+    return action["selected_option"]["value"] if "selected_option" in action else action["value"]
+
+
 def parse_click(payload: dict) -> Click:
     """A block_actions payload; the value of a ticket's action carries `<ticket id>[:<choice>]`, a
-    thread note's (REPLY_ACTIONS) `<reply id>`."""
+    thread note's (REPLY_ACTIONS) `<reply id>`; a user picker's, its block_id and `selected_user`."""
     user = _user(payload)
     try:
         action = payload["actions"][0]
         action_id = action["action_id"]
-        value = action["selected_option"]["value"] if "selected_option" in action else action["value"]
-    except (KeyError, IndexError, TypeError):
+        value = _value(action, action_id)
+    except (KeyError, IndexError, TypeError, AttributeError):
         raise ApiError(400, "payload must be a block_actions JSON object with user.id and actions[0]") from None
     if not isinstance(action_id, str):  # a number, list, object or null is no action Slack sends
         raise ApiError(400, "actions[0].action_id must be a string", field="actions[0].action_id")
@@ -106,6 +125,8 @@ def parse_click(payload: dict) -> Click:
     raw_id, _, choice = value.partition(":")
     target = _id(raw_id, "actions[0].value", "ticket or reply")
     known = ACTIONS.get(action_id)
+    if known is not None and known.users and not USER.fullmatch(choice):
+        raise ApiError(400, "selected_user must be a Slack user id", field="actions[0].selected_user")
     if known is not None and known.choices and choice not in known.choices:
         raise ApiError(400, f"{known.choosing} must be one of {', '.join(known.choices)}",
                        field="actions[0].selected_option")  # fmt: skip

@@ -4,6 +4,7 @@ A modal the app opened (`views.open`, standins.slack_modals) shows as a form abo
 for the user it was opened for; its submit button posts a signed `view_submission`."""
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from standins import slack_modals
 from standins.slack_api import Workspace
 
 DEFAULT_AGENT = "U0AGENT01"
+_MENTIONED = re.compile(r"<@([UW][A-Z0-9]{2,})>")
 FORWARD_TIMEOUT = 5
 
 
@@ -35,6 +37,16 @@ def _channels_view(ws: Workspace) -> list[dict]:
         threads = {m["ts"]: [r for r in messages if r.get("thread_ts") == m["ts"] and r["ts"] != m["ts"]] for m in top}
         view.append({"id": cid, "name": name, "messages": list(reversed(top)), "threads": threads})
     return view
+
+
+def known_users(ws: Workspace, user: str) -> list[str]:
+    """The users a user picker offers: the page's user, the default agent, and everyone a message
+    mentions (an assigned ticket names its owner), as a small workspace's member list would."""
+    seen = {DEFAULT_AGENT, user}
+    for messages in ws.messages.values():
+        for message in messages:
+            seen.update(_MENTIONED.findall(json.dumps(message.get("blocks") or []) + message.get("text", "")))
+    return sorted(seen)
 
 
 def _forward(app_url: str, secret: str, path: str, fields: dict) -> tuple[int, str]:
@@ -81,7 +93,9 @@ def add_interactive_routes(app: Flask, ws: Workspace, app_url: str, signing_secr
         if message is None:
             return jsonify(status=None, notice="message not found"), 404
         action = {"action_id": form.get("action_id", ""), "block_id": form.get("block_id", "")}
-        if form.get("selected"):
+        if form.get("selected_user"):
+            action.update(type="users_select", selected_user=form["selected_user"])
+        elif form.get("selected"):
             action.update(type="static_select", selected_option={"value": form["selected"]})
         else:
             action.update(type="button", value=form.get("value", ""))
@@ -154,5 +168,6 @@ def add_page_routes(app: Flask, ws: Workspace) -> None:
             current = ws.version
             user = request.args.get("user", DEFAULT_AGENT)
             modals = [{"id": view_id, **opened} for view_id, opened in ws.views.items() if opened["user"] == user]
+            users = known_users(ws, user)
         return render_template("slack.html", channels=channels, notices=notices, version=current, modals=modals,
-                               notice=request.args.get("notice"), user=user)
+                               notice=request.args.get("notice"), user=user, users=users)

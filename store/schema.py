@@ -120,6 +120,8 @@ class Ticket(Base):
         Index("ix_tickets_status_created", "status", "created_at"),
         # The ticket list's order (newest first): without it every page sorts the whole table.
         Index("ix_tickets_created", "created_at", "id"),
+        Index("ix_tickets_owner", "claimed_by", "status"),  # each agent's open tickets, under the pool's lock
+        Index("ix_tickets_route_waiting", "route", "claimed_by", "created_at"),  # a pool's waiting tickets
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -140,6 +142,10 @@ class Ticket(Base):
     slack_channel_id: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # Ownership (tickets.assignment): `route` names the route whose `assign:` pool gives the ticket an
+    # owner (None: no pool); `claimed_by` is the owner; `assigned_at` when it got them.
+    route: Mapped[str | None] = mapped_column(String(128))
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     # SLA clocks. Each due_at is computed by the SLA rules from the policy of
     # the ticket's urgency; next_deadline_at is the soonest pending alert time
@@ -157,9 +163,36 @@ class Ticket(Base):
     paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     paused_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     next_deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # The SLA policy chosen at open (triage.sla_rules: a `sla.rules` name, or "default"); None: default.
+    sla_policy: Mapped[str | None] = mapped_column(String(40))
 
     mentions: Mapped[list[Mention]] = relationship(back_populates="ticket", order_by="Mention.created_at")
     events: Mapped[list["TicketEvent"]] = relationship(order_by="TicketEvent.id")
+    clock_states: Mapped[list["SlaClockState"]] = relationship(order_by="SlaClockState.id", viewonly=True)
+
+
+class Agent(Base):
+    """A Slack user who works tickets: whether they are away (out of every pool) and when they last got one.
+    A pool member without a row is present."""
+
+    __tablename__ = "agents"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    away_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class AssignmentCursor(Base):
+    """A route's round-robin cursor (the agent it assigned last). Its row is also the route's lock:
+    whoever assigns from the pool holds it (SELECT … FOR UPDATE) from counting to the update."""
+
+    __tablename__ = "assignment_cursors"
+
+    route: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_agent: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
 
 
 class TicketEvent(Base):
@@ -351,3 +384,53 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SlaEscalation(Base):
+    """An escalation level fired for a breached clock, recorded once per (ticket, clock, deadline,
+    level) by INSERT .. ON CONFLICT DO NOTHING: two sweepers never fire one level twice."""
+
+    __tablename__ = "sla_escalations"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock", "deadline_at", "level", name="uq_sla_escalations_once"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(16))
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the breach the level counts from
+    level: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class SlaClockState(Base):
+    """A breached clock's escalation (tickets.escalations) and its page (tickets.pages), one row per
+    (ticket, clock). The escalation: the breach its ladder counts from, when the next level is due, who
+    acknowledged it, when the clock was met (settled). The page is an outbox: `page_wanted` is what
+    PagerDuty should show (triggered, acknowledged, resolved), `page_sent` what it confirmed; a job
+    sends the difference (workers.paging)."""
+
+    __tablename__ = "sla_clock_states"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "clock", name="uq_sla_clock_states_ticket_id"),
+        Index("ix_sla_clock_states_page_due", "page_next_attempt_at"),  # NULL once nothing is left to send
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    clock: Mapped[str] = mapped_column(String(16))
+    breach_deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_level_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    page_level: Mapped[int | None] = mapped_column(SmallInteger)  # the level that paged
+    page_summary: Mapped[str | None] = mapped_column(String(255))
+    page_wanted: Mapped[str | None] = mapped_column(String(16))
+    page_sent: Mapped[str | None] = mapped_column(String(16))
+    page_targets: Mapped[list | None] = mapped_column(JSON)  # targets still to send to; None: every one
+    page_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    page_next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    page_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    page_last_error: Mapped[str | None] = mapped_column(Text)
+    page_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

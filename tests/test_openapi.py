@@ -31,7 +31,7 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 SIGNED_PATHS = ("/webhooks/generic", "/webhooks/x", "/webhooks/meta", "/slack/actions", "/slack/commands")
 API_OPERATIONS = [
     "/api/v1/tickets", "/api/v1/tickets/{id}", "/api/v1/sla/breaches", "/api/v1/sla/breaches.csv",
-    "/api/v1/sla/summary", "/api/v1/audit", "/api/v1/tickets/{id}/replies",
+    "/api/v1/sla/summary", "/api/v1/audit", "/api/v1/tickets/{id}/replies", "/api/v1/agents",
 ]  # fmt: skip
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -103,6 +103,8 @@ def test_real_answers_match_the_schemas(api_schema, seeded):
         ("/api/v1/audit", {}, {}),
         ("/api/v1/audit", {}, {"limit": 1}),
         ("/api/v1/audit", {}, {"cursor": "not-a-cursor"}),
+        ("/api/v1/agents", {}, {"window": "7d"}),
+        ("/api/v1/agents", {}, {"window": "91d"}),
     ]
     for template, path_parameters, query in calls:
         api_schema[template]["GET"].Case(path_parameters=path_parameters, query=query).call_and_validate(headers=AUTH)

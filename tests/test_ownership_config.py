@@ -13,6 +13,7 @@ from integrations.paging.config import (
     STANDIN_ROUTING_KEY,
     PagingConfig,
     from_environ,
+    standin_port,
 )
 
 FULL = """
@@ -169,15 +170,23 @@ def test_existing_messages_are_unchanged(tmp_path):
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 
 
-def test_paging_defaults_to_the_local_standin():
-    config = from_environ({})
+def test_paging_is_off_when_nothing_is_configured():
+    config = from_environ({"PAGERDUTY_STANDIN_PORT": "9104", "PAGERDUTY_EVENTS_URL": "http://127.0.0.1:9104/v2/enqueue"})
 
-    assert config.pagerduty_standin is True
-    assert config.pagerduty_routing_key == STANDIN_ROUTING_KEY
-    assert config.pagerduty_events_url == "http://127.0.0.1:8004/v2/enqueue"
+    assert config.enabled is False
+    assert config.pagerduty_routing_key is None and config.pagerduty_standin is False
     assert config.oncall_webhook_url is None
     assert config.secrets() == ()
-    assert from_environ({"PAGERDUTY_STANDIN_PORT": "9104"}).pagerduty_events_url == "http://127.0.0.1:9104/v2/enqueue"
+    assert standin_port({}) == 8004 and standin_port({"PAGERDUTY_STANDIN_PORT": "9104"}) == 9104
+
+
+def test_the_development_key_pages_the_standin_and_is_no_secret():
+    config = from_environ({"PAGERDUTY_ROUTING_KEY": STANDIN_ROUTING_KEY,
+                           "PAGERDUTY_EVENTS_URL": "http://127.0.0.1:8004/v2/enqueue"})  # fmt: skip
+
+    assert config.enabled is True and config.pagerduty_standin is True
+    assert config.pagerduty_events_url == "http://127.0.0.1:8004/v2/enqueue"
+    assert config.secrets() == ()
 
 
 def test_paging_with_pagerduty_and_a_webhook():
@@ -185,7 +194,7 @@ def test_paging_with_pagerduty_and_a_webhook():
                            "ONCALL_WEBHOOK_SECRET": "hook-SECRET-123"})  # fmt: skip
 
     assert config.pagerduty_events_url == DEFAULT_PAGERDUTY_EVENTS_URL
-    assert config.pagerduty_standin is False
+    assert config.pagerduty_standin is False and config.enabled is True
     assert set(config.secrets()) == {ROUTING_KEY, "hook-SECRET-123"}
     assert ROUTING_KEY not in repr(config) and "hook-SECRET-123" not in repr(config)
 
@@ -193,7 +202,7 @@ def test_paging_with_pagerduty_and_a_webhook():
 def test_a_webhook_alone_turns_the_standin_off_and_takes_the_webhook_secret():
     config = from_environ({"ONCALL_WEBHOOK_URL": "http://127.0.0.1:9/hook", "WEBHOOK_SECRET": "generic-SECRET"})
 
-    assert config.pagerduty_routing_key is None and config.pagerduty_standin is False
+    assert config.pagerduty_routing_key is None and config.pagerduty_standin is False and config.enabled is True
     assert config.oncall_webhook_secret == "generic-SECRET"
 
 
@@ -211,6 +220,7 @@ def test_a_webhook_alone_turns_the_standin_off_and_takes_the_webhook_secret():
 def test_a_paging_mistake_names_the_variable_never_the_secret(env, named):
     with pytest.raises(ConfigError) as error:
         from_environ(env)
+        standin_port(env)
 
     assert named in str(error.value)
     assert "s3cr3t" not in str(error.value)
@@ -218,3 +228,4 @@ def test_a_paging_mistake_names_the_variable_never_the_secret(env, named):
 
 def test_paging_config_is_a_plain_dataclass():
     assert PagingConfig().secrets() == ()
+    assert PagingConfig().enabled is False

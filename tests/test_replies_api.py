@@ -15,7 +15,7 @@ from store.db import session_for, transaction
 from store.schema import Reply, Ticket, TicketEvent
 from tests.conftest import API_TOKEN, make_settings, run_jobs
 from tests.seeding import seed_ticket
-from tests.slack_support import open_ticket, post_signed
+from tests.slack_support import open_ticket, post_signed, submission_body
 from tests.test_dashboard import log_in
 from tools.faults_replies import PLATFORM_CREDENTIALS
 from workers import context, queues
@@ -200,3 +200,34 @@ def test_summary_counts_nothing_without_answers(client):
     body = client.get("/api/v1/sla/summary", headers=AUTH).get_json()
     assert body["first_responses"] == {"verified": 0, "marked": 0}
     assert parse_instant(body["until"]) - parse_instant(body["since"]) == timedelta(hours=24)
+
+
+def test_a_reply_from_the_slack_modal_goes_out_once_and_its_echo_is_absorbed(client, settings, app_config, x_standin):
+    """The whole path: the modal's submission, the send job, the X API, the ticket, the platform's echo."""
+    import requests
+
+    from tests.test_webhooks_x import BRAND_ID, CONSUMER_SECRET, OAUTH2_SECRET, activity, tweet
+    from tests.test_webhooks_x import post as post_x
+
+    ticket_id = open_ticket(settings.database_url, app_config, external_id=TWEET)
+    answer = post_signed(client, "/slack/actions", submission_body(ticket_id, "Sorry! Rebooked you on the 6 pm."))
+    assert answer.status_code == 200 and not answer.data  # an empty 200 closes the modal
+    run_jobs(settings.redis_url, queues.REPLIES)
+    run_jobs(settings.redis_url, queues.REPLIES)  # a second pass has nothing to send
+
+    [posted] = requests.get(f"{x_standin}/_standin/replies").json()["replies"]
+    assert posted["in_reply_to"] == TWEET and posted["sent_text"] == "Sorry! Rebooked you on the 6 pm."
+    body = ticket_body(client, ticket_id)
+    [sent] = body["replies"]
+    assert (sent["status"], sent["external_id"], sent["actor"]) == ("sent", posted["id"], "U0AGENT01")
+    assert body["sla"]["first_response"]["met_at"] == sent["sent_at"]
+
+    x_settings = make_settings(settings.database_url, settings.redis_url, x_consumer_secret=CONSUMER_SECRET,
+                               x_oauth2_client_secret=OAUTH2_SECRET)  # fmt: skip
+    webhook = create_app(x_settings, app_config).test_client()
+    echo = activity(tweet(posted["id"], text=posted["text"], user_id=BRAND_ID, screen_name="acme",
+                          in_reply_to_status_id_str=TWEET))  # fmt: skip
+    answer = post_x(webhook, echo)
+    assert answer.get_json() == {"accepted": 0, "duplicates": 1}  # stored at send time: never a second mention
+    with session_for(settings.database_url) as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1

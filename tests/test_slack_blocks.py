@@ -90,18 +90,21 @@ def test_unsafe_links_are_left_out(url):
 def test_actions_carry_the_ticket_id():
     actions = blocks.ticket_message(_ticket(), _mention("hi")).blocks[-1]
     by_id = {element["action_id"]: element for element in actions["elements"]}
-    assert set(by_id) == {*blocks.ACTIONS, blocks.SET_URGENCY}
-    assert all(by_id[action]["value"] == "7" for action in blocks.ACTIONS)
+    shown = set(blocks.ACTIONS) - {"ticket_ack"}  # Acknowledge only while a breach waits unacknowledged
+    assert set(by_id) == {*shown, blocks.SET_URGENCY, "ticket_assign"}
+    assert all(by_id[action]["value"] == "7" for action in shown)
     select = by_id[blocks.SET_URGENCY]
     assert [o["value"] for o in select["options"]] == ["7:critical", "7:high", "7:normal", "7:low"]
     assert select["initial_option"]["value"] == "7:critical"
+    picker = by_id["ticket_assign"]  # a users_select: the ticket is in the block_id, which Slack sends back
+    assert picker["type"] == "users_select" and actions["block_id"] == "ticket:7" and "value" not in picker
 
 
 def test_reply_and_wait_buttons_sit_with_the_others_within_slacks_limit():
     elements = blocks.ticket_message(_ticket(), _mention("hi")).blocks[-1]["elements"]
     assert [element["action_id"] for element in elements] == [
         "ticket_claim", "ticket_reply", "ticket_responded", "ticket_wait", "ticket_resolve", "ticket_not_complaint",
-        blocks.SET_URGENCY]  # fmt: skip
+        blocks.SET_URGENCY, "ticket_assign"]  # fmt: skip
     assert len(elements) <= 25  # Slack's limit per actions block
     by_id = {element["action_id"]: element for element in elements}
     assert (by_id["ticket_reply"]["text"]["text"], by_id["ticket_wait"]["text"]["text"]) == (

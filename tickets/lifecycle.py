@@ -13,18 +13,27 @@ from sqlalchemy.orm import Session
 
 from core.config import AppConfig
 from core.tiers import TIERS
+from store import effects
 from store.schema import Label, Mention, Ticket, TicketEvent
 from tickets import outbox
 from tickets.sla_checks import schedule_checks
-from triage import sla
+from triage import sla, sla_rules
 
 OPEN_STATUSES = ("open", "claimed", "responded")
+# The after-commit effect (route key): the route's pool has room or tickets to hand out (tickets.assignment).
+ASSIGN_FILL = "assign_fill"
 
 
 def record_event(session: Session, ticket: Ticket, type_: str, actor: str | None, at: datetime, **data) -> None:
     """Append to the ticket's history (also for tickets.replies)."""
     session.add(TicketEvent(ticket_id=ticket.id, type=type_, actor=actor, at=at, data=data))
     ticket.updated_at = at
+
+
+def capacity_freed(session: Session, route: str | None) -> None:
+    """Once the caller commits, the route's waiting tickets are handed out (workers.assign)."""
+    if route:
+        effects.record(session, ASSIGN_FILL, route)
 
 
 def changed(session: Session, ticket: Ticket) -> None:
@@ -57,8 +66,16 @@ def new_ticket(mention: Mention, channel: str, config: AppConfig, at: datetime) 
         created_at=mention.created_at,
         updated_at=at,
     )
+    ticket.sla_policy, _ = sla_rules.choose_policy(config.sla, policy_facts(mention))
     sla.start(ticket, config.sla)
     return ticket
+
+
+def policy_facts(mention: Mention) -> sla_rules.PolicyFacts:
+    """What `sla.rules` match a new ticket on: its first mention."""
+    return sla_rules.PolicyFacts(urgency=mention.urgency, source=mention.source, text=mention.text or "",
+                                 brand=mention.brand, followers=mention.author_followers,
+                                 author=f"{mention.source}:{mention.author_id}")  # fmt: skip
 
 
 def ticket_opened(session: Session, ticket: Ticket, mention: Mention, at: datetime) -> None:
@@ -70,6 +87,7 @@ def ticket_opened(session: Session, ticket: Ticket, mention: Mention, at: dateti
     )
     schedule_checks(session, ticket)
     outbox.queue_ticket_message(session, ticket)
+    capacity_freed(session, ticket.route)  # a route with a pool: the ticket gets its owner after the commit
 
 
 def _raise_urgency(session: Session, ticket: Ticket, tier: str, config: AppConfig, at: datetime, reason: str) -> bool:
@@ -162,6 +180,8 @@ def answer_publicly(session: Session, ticket: Ticket, text: str, actor: str, at:
 def claim(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
     if ticket.status == "resolved":
         return
+    if ticket.claimed_by not in (None, actor):
+        capacity_freed(session, ticket.route)  # its owner's room goes to their pool
     ticket.claimed_by = actor
     if ticket.status == "open":
         ticket.status = "claimed"
@@ -187,6 +207,7 @@ def resolve(session: Session, ticket: Ticket, actor: str, at: datetime) -> None:
     sla.resolved(ticket, at)
     record_event(session, ticket, "resolved", actor, at)
     changed(session, ticket)
+    capacity_freed(session, ticket.route if ticket.claimed_by else None)
 
 
 def _label(session: Session, ticket: Ticket, kind: str, value: str, actor: str, at: datetime) -> None:
@@ -211,6 +232,7 @@ def not_complaint(session: Session, ticket: Ticket, actor: str, at: datetime) ->
     if ticket.status != "resolved":
         ticket.status = "resolved"
         sla.resolved(ticket, at)
+        capacity_freed(session, ticket.route if ticket.claimed_by else None)
     changed(session, ticket)
 
 

@@ -122,10 +122,13 @@ def queue_ticket_update(session: Session, ticket: Ticket) -> None:
         _touch(session, ticket.channel)
 
 
-def queue_thread_note(session: Session, ticket: Ticket, text: str, key: str, note: str = "conversation") -> None:
+def queue_thread_note(session: Session, ticket: Ticket, text: str, key: str, note: str = "conversation",
+                      mentions: Sequence[str] = ()) -> None:  # fmt: skip
     """A message in the ticket's thread; `text` is escaped at delivery, so it may quote customers.
-    `note` is its lane: "conversation" (what people said), "alert" (an SLA warning or breach)."""
-    _add(session, ticket, NOTE, ticket.channel, f"note:{key}", {"text": text}, note)
+    `note` is its lane: "conversation" (what people said), "alert" (an SLA warning or breach);
+    `mentions` lead it, Earshot's own markup (the owner's `<@U…>`)."""
+    payload = {"text": text, "mentions": list(mentions)} if mentions else {"text": text}
+    _add(session, ticket, NOTE, ticket.channel, f"note:{key}", payload, note)
 
 
 def queue_reply_failure(session: Session, ticket: Ticket, reply: Reply, reason: str) -> None:
@@ -235,9 +238,12 @@ def queue_notice(session: Session, channel: str, text: str, key: str, mentions: 
 
 
 def queue_escalation(session: Session, ticket: Ticket, text: str, key: str, channel: str,
-                     mentions: Sequence[str]) -> None:  # fmt: skip
-    """A message in the escalation `channel` with the on-call `mentions`, linking the ticket's thread."""
+                     mentions: Sequence[str], clock: str | None = None) -> None:  # fmt: skip
+    """A message in the escalation `channel` with the on-call `mentions`, linking the ticket's thread;
+    `clock`, the breached clock it escalates (its **Acknowledge** shows while that is unacknowledged)."""
     payload = {"text": text, "mentions": list(mentions)}
+    if clock is not None:
+        payload["clock"] = clock
     _add(session, ticket, ESCALATION, channel, f"escalation:{key}", payload)
 
 

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from core.timeutil import iso
 from store.schema import Mention, Reply, Ticket, TicketEvent
 from triage.sla import CLOCKS
+from triage.sla_rules import DEFAULT as DEFAULT_POLICY
 
 
 def _clock(ticket: Ticket, clock: str) -> dict:
@@ -64,6 +65,7 @@ def ticket_json(ticket: Ticket, replies: Iterable[Reply] = ()) -> dict:
         "author": {"id": ticket.author_id, "handle": ticket.author_handle},
         "claimed_by": ticket.claimed_by,
         "repeat_contacts": ticket.repeat_contacts or 0,
+        "sla_policy": ticket.sla_policy or DEFAULT_POLICY,
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "slack": {"channel": ticket.slack_channel_id, "ts": ticket.slack_ts},

@@ -4,7 +4,8 @@ due (`check_locked`).
 
 Alerts are recorded once per (ticket, clock, kind, deadline, sequence) by an
 INSERT .. ON CONFLICT DO NOTHING; only the caller whose insert landed
-announces it, so two schedulers or two sweepers never post twice. Nothing here
+announces it, so two schedulers or two sweepers never post twice; escalation levels likewise
+(tickets.escalations). Nothing here
 commits, and nothing enqueues: the entry point's after-commit handler turns the
 SLA_CHECK effects into jobs (workers.after_commit).
 """
@@ -20,7 +21,7 @@ from core.timeutil import iso
 from store import effects
 from store.db import upsert_insert
 from store.schema import SlaAlert, Ticket, TicketEvent
-from tickets import alerts, outbox
+from tickets import alerts, escalations, outbox
 from triage import sla as rules
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def schedule_checks(session: Session, ticket: Ticket) -> None:
     """Have the ticket checked at its next deadline once the caller commits."""
     if ticket.id is None:
         session.flush()
+    escalations.after_change(session, ticket)  # a met clock resolves its page; a pending level is a deadline
     # Read just before the commit: the deadline as the transaction leaves it.
     effects.record(session, SLA_CHECK, ticket.id, lambda: ticket.next_deadline_at)
 
@@ -55,7 +57,7 @@ def _record(session: Session, ticket: Ticket, alert: rules.Alert, now: datetime)
     return session.execute(statement).scalar_one_or_none() is not None
 
 
-def _announce(session: Session, ticket: Ticket, alert: rules.Alert, slack: SlackConfig, now: datetime) -> None:
+def _announce(session: Session, ticket: Ticket, alert: rules.Alert, now: datetime) -> None:
     due = rules.due_at(ticket, alert.clock)
     key = alerts.alert_key(ticket, alert)
     text = alerts.alert_text(ticket, alert, now)
@@ -71,17 +73,15 @@ def _announce(session: Session, ticket: Ticket, alert: rules.Alert, slack: Slack
     if alert.kind == "reminder":  # coalesced: one waits per ticket, a summary when many wait in the channel
         outbox.queue_reminder(session, ticket, text, key, alert.clock)
     else:  # warnings and breaches go after new tickets and what people said, before reminders
-        outbox.queue_thread_note(session, ticket, text, key, note="alert")
-    if alert.kind == "breach":
-        outbox.queue_escalation(session, ticket, alerts.escalation_text(ticket, text), key,
-                                slack.escalation_channel, slack.escalation_mentions)  # fmt: skip
+        outbox.queue_thread_note(session, ticket, text, key, note="alert", mentions=alerts.owner_mentions(ticket))
+    # A breach's message in the escalation channel is the ladder's level 0 (tickets.escalations.climb).
 
 
 def check_locked(session: Session, ticket: Ticket, sla: SlaConfig, slack: SlackConfig,
-                 now: datetime) -> list[rules.Alert]:  # fmt: skip
-    """Record and announce the (locked) ticket's alerts due at `now`, then set its next deadline
-    and schedule its next check; returns the alerts this call announced. Breaches are escalated
-    to `slack.escalation_channel`."""
+                 now: datetime, paging: bool = False) -> list[rules.Alert]:  # fmt: skip
+    """Record and announce the (locked) ticket's alerts due at `now`, fire the escalation levels due
+    (`sla.escalation`, tickets.escalations; `paging`: a level may page), then set its next deadline
+    and schedule its next check; returns the alerts this call announced."""
     announced = []
     for alert in rules.due_alerts(ticket, sla, now):
         if alert.kind == "breach":
@@ -91,11 +91,13 @@ def check_locked(session: Session, ticket: Ticket, sla: SlaConfig, slack: SlackC
         if alert.kind == "reminder" and just_breached:
             continue
         if _record(session, ticket, alert, now):
-            _announce(session, ticket, alert, slack, now)
+            _announce(session, ticket, alert, now)
             announced.append(alert)
+    levels = escalations.climb(session, ticket, sla, slack, now, paging)
     upcoming = rules.next_alert(ticket, sla, now)
     ticket.next_deadline_at = upcoming.at if upcoming else None
     schedule_checks(session, ticket)
-    if announced:
-        log.info("SLA alerts", extra={"ticket_id": ticket.id, "alerts": [f"{a.clock}:{a.kind}" for a in announced]})
+    if announced or levels:
+        log.info("SLA alerts", extra={"ticket_id": ticket.id, "alerts": [f"{a.clock}:{a.kind}" for a in announced],
+                                      "levels": [f"{clock}:{level}" for clock, level in levels]})  # fmt: skip
     return announced

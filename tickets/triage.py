@@ -26,7 +26,8 @@ from core.timeutil import utcnow
 from models.text import analysed
 from store.schema import Mention, Ticket
 from tickets import authors, incidents, lifecycle
-from triage.routing import TicketFacts, choose_channel
+from tickets.assignment import route_key
+from triage.routing import TicketFacts, choose_route
 from triage.urgency import bump, decide
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,10 @@ class _Batch:
             self.settle()  # the mention joins one: the tickets opened before it come first, and get their ids
         return min(matches, key=lambda t: (not same_conversation(t), -t.id), default=None)
 
-    def open(self, mention: Mention, channel: str, at: datetime) -> Ticket:
+    def open(self, mention: Mention, route: tuple[str, str | None], at: datetime) -> Ticket:
+        channel, ticket_route = route
         ticket = lifecycle.new_ticket(mention, channel, self.config, at)
+        ticket.route = ticket_route  # a route with a pool: it gets an owner once the batch commits
         self.session.add(ticket)
         self.tickets.add(ticket)
         self.opening[mention] = (ticket, at)
@@ -163,7 +166,8 @@ def _tickets(session: Session, ids: set[int], customers: set, conversations: set
     return _fresh(session, select(Ticket).where(or_(*terms))) if terms else []
 
 
-def _route(mention: Mention, config: AppConfig) -> str:
+def _route(mention: Mention, config: AppConfig) -> tuple[str, str | None]:
+    """The ticket's channel, and the key of its route when that route assigns owners."""
     facts = TicketFacts(
         urgency=mention.urgency,
         source=mention.source,
@@ -172,7 +176,11 @@ def _route(mention: Mention, config: AppConfig) -> str:
         language=mention.language,
         followers=mention.author_followers,
     )
-    return choose_channel(config.routes, config.slack.default_channel, facts)
+    chosen = choose_route(config.routes, facts)
+    if chosen is None:
+        return config.slack.default_channel, None
+    index, route = chosen
+    return route.channel, route_key(index, route) if route.assign is not None else None
 
 
 def triage_inbound(session: Session, batch: _Batch, mention: Mention, prediction, config: AppConfig) -> Ticket | None:

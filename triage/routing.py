@@ -33,8 +33,14 @@ def matches(route: Route, facts: TicketFacts) -> bool:
     return all(checks)
 
 
-def choose_channel(routes: tuple[Route, ...], default_channel: str, facts: TicketFacts) -> str:
-    for route in routes:
+def choose_route(routes: tuple[Route, ...], facts: TicketFacts) -> tuple[int, Route] | None:
+    """The first route that matches, with its index; None: the default channel."""
+    for index, route in enumerate(routes):
         if matches(route, facts):
-            return route.channel
-    return default_channel
+            return index, route
+    return None
+
+
+def choose_channel(routes: tuple[Route, ...], default_channel: str, facts: TicketFacts) -> str:
+    chosen = choose_route(routes, facts)
+    return chosen[1].channel if chosen else default_channel

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from core.config_sla import SlaConfig, SlaPolicy
 from triage.business_time import ALWAYS, Calendar
+from triage.sla_rules import policy_named
 
 CLOCKS = ("first_response", "next_response", "resolution")
 # Reminders nag until someone answers; resolution has no answer to wait for.
@@ -37,7 +38,8 @@ class Alert(NamedTuple):
 
 
 def policy(ticket, sla: SlaConfig) -> SlaPolicy:
-    return sla.policies[ticket.urgency]
+    """The targets of the ticket's SLA policy (chosen at open, triage.sla_rules) at its current urgency."""
+    return policy_named(sla, getattr(ticket, "sla_policy", None), ticket.urgency)
 
 
 def calendar(ticket, sla: SlaConfig) -> Calendar:

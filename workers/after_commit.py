@@ -4,7 +4,9 @@ The domain records effects; this turns them into jobs: the tickets whose clocks
 changed get an SLA check at their next deadline (workers.sla.enqueue_checks),
 the channels that got Slack messages get a delivery dispatcher
 (workers.deliver.request_dispatch), and the public replies queued or put back
-get a send job at their next attempt (workers.replies.enqueue_sends), on the
+get a send job at their next attempt (workers.replies.enqueue_sends), the pages to on-call whose
+wish changed get a send job (workers.paging.enqueue_pages), the routes whose pools
+have tickets or room get a fill job (workers.assign.enqueue_fill), on the
 Redis of the settings the process runs with. The entry points install it: the
 app factory, the worker entry point, the tests and the benchmarks. A Redis that
 is down fails nothing: the periodic SLA sweep, delivery repair and reply repair
@@ -14,10 +16,14 @@ find what was missed.
 import logging
 
 from store import effects
+from tickets.lifecycle import ASSIGN_FILL
 from tickets.outbox import SLACK_CHANNEL, drop_stored
+from tickets.pages import PAGE
 from tickets.replies import REPLY
 from tickets.sla_checks import SLA_CHECK
+from workers.assign import enqueue_fill
 from workers.deliver import request_dispatch
+from workers.paging import enqueue_pages
 from workers.replies import enqueue_sends
 from workers.sla import enqueue_checks
 
@@ -41,6 +47,10 @@ class AfterCommit:
                 log.warning("could not request Slack delivery", exc_info=True)
         if found.get(REPLY):
             enqueue_sends(found[REPLY], self.redis_url)
+        if found.get(PAGE):
+            enqueue_pages(found[PAGE], self.redis_url)
+        if found.get(ASSIGN_FILL):
+            enqueue_fill(found[ASSIGN_FILL], self.redis_url)
 
 
 def install(handler: AfterCommit) -> None:

@@ -286,8 +286,12 @@ def drain(channels, timeout: float = 60.0) -> None:
     """Run delivery in this process until nothing is ready (tests, the benchmark); sleeps between sends."""
     deadline = time.monotonic() + timeout
     waiting = set(channels)
+    database_url = app_context()[0].database_url
     while waiting and time.monotonic() < deadline:
         waits = {channel: deliver_channel(channel) for channel in sorted(waiting)}
+        # None is idle, or another worker holds the channel: ready rows left mean the latter, so look again
+        ready = set(_ready_channels(database_url)) if None in waits.values() else set()
+        waits = {channel: 0.05 if wait is None and channel in ready else wait for channel, wait in waits.items()}
         waiting = {channel for channel, wait in waits.items() if wait is not None}
         if waiting:
             time.sleep(max(0.005, min(waits[channel] for channel in waiting)))

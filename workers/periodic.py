@@ -22,8 +22,10 @@ class Periodic:
 PERIODIC_JOBS = (
     Periodic("workers.maintenance.reconcile_mentions", queues.MAINTENANCE, 30, 60),
     Periodic("workers.sla.sweep", queues.SLA, 5, 60),
+    Periodic("workers.assign.sweep", queues.SLA, 30, 60),  # waiting tickets a lost fill job left
     Periodic("workers.deliver.deliver_pending", queues.SLACK, 15, 60),
     Periodic("workers.replies.repair", queues.REPLIES, 60, 60),  # lost jobs, dead workers' claims
+    Periodic("workers.paging.repair", queues.PAGING, 60, 60),  # lost page jobs, dead workers' claims
     Periodic("workers.digest.send_digest", queues.MAINTENANCE, 3600, 120),  # once a day: dedupe by date
     Periodic("workers.retention.purge", queues.MAINTENANCE, 600, 300),  # at most retention.BATCH a run
 )

@@ -19,9 +19,10 @@ from rq import Queue, Retry
 CLASSIFY = "classify"  # the model worker: SimpleWorker, the model loaded once
 SLACK = "slack"
 REPLIES = "replies"  # public replies to customers: on the io worker, ahead of Slack delivery
+PAGING = "paging"  # pages to on-call (PagerDuty, the on-call webhook): on the io worker, before Slack
 SLA = "sla"
 MAINTENANCE = "maintenance"
-IO_QUEUES = (REPLIES, SLACK)  # the Slack dispatcher may run for its whole budget
+IO_QUEUES = (REPLIES, PAGING, SLACK)  # the Slack dispatcher may run for its whole budget
 SLA_QUEUES = (SLA, MAINTENANCE)  # in priority order: short jobs, breaches first
 
 # The modules whose functions each queue's jobs call: a worker imports them before its first job,
@@ -30,12 +31,13 @@ JOB_MODULES = {
     CLASSIFY: ("workers.classify",),
     SLACK: ("workers.deliver",),
     REPLIES: ("workers.replies",),
-    SLA: ("workers.sla",),
+    PAGING: ("workers.paging",),
+    SLA: ("workers.sla", "workers.assign"),
     MAINTENANCE: ("workers.maintenance", "workers.digest", "workers.retention"),
 }
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-JOB_TIMEOUT = {CLASSIFY: 300, SLACK: 60, REPLIES: 60, SLA: 60, MAINTENANCE: 300}
+JOB_TIMEOUT = {CLASSIFY: 300, SLACK: 60, REPLIES: 60, PAGING: 60, SLA: 60, MAINTENANCE: 300}
 FAILURE_TTL = 7 * 86400
 RESULT_TTL = 300
 

@@ -5,8 +5,8 @@ enqueued at that instant after each commit that changed its clocks (the domain
 records the wish, tickets.sla_checks.schedule_checks; workers.after_commit
 calls `enqueue_checks`), and the periodic `sweep` picks up whatever a lost Redis
 or a dead worker missed with one indexed range query. What a check records and
-announces is the domain's (tickets.sla_checks); breaches are escalated as the
-worker's configuration says.
+announces is the domain's (tickets.sla_checks); breaches climb the escalation ladder as the
+worker's configuration says (tickets.escalations), paging when the environment configures it.
 """
 
 import logging
@@ -21,7 +21,7 @@ from store.db import transaction
 from store.schema import Ticket
 from tickets.sla_checks import check_locked
 from workers import queues
-from workers.context import app_context
+from workers.context import app_context, paging_config
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ def _locked(statement, skip_locked: bool):
 def check(session: Session, ticket_id: int, sla: SlaConfig, now: datetime, skip_locked: bool = False):
     """Record and announce one ticket's due alerts; returns the alerts this call announced."""
     ticket = session.scalars(_locked(select(Ticket).where(Ticket.id == ticket_id), skip_locked)).one_or_none()
-    return [] if ticket is None else check_locked(session, ticket, sla, app_context()[1].slack, now)
+    return [] if ticket is None else check_locked(session, ticket, sla, app_context()[1].slack, now,
+                                                  paging_config().enabled)  # fmt: skip
 
 
 def _due(now: datetime, limit: int):
@@ -73,8 +74,8 @@ def sweep_due(database_url: str, sla: SlaConfig, now: datetime, limit: int = SWE
     try:
         with transaction(database_url) as session:
             tickets = session.scalars(_locked(_due(now, limit), skip_locked=True)).all()
-            slack = app_context()[1].slack
-            return sum(len(check_locked(session, ticket, sla, slack, now)) for ticket in tickets)
+            slack, paging = app_context()[1].slack, paging_config().enabled
+            return sum(len(check_locked(session, ticket, sla, slack, now, paging)) for ticket in tickets)
     except Exception:
         log.exception("SLA sweep batch failed; checking its tickets one by one")
     with transaction(database_url) as session:

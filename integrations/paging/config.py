@@ -6,8 +6,12 @@ Variables (all optional; a malformed one raises ConfigError naming the variable,
 - `PAGERDUTY_EVENTS_URL` — default `https://events.pagerduty.com/v2/enqueue`.
 - `ONCALL_WEBHOOK_URL` — other on-call tools: trigger/acknowledge/resolve events are POSTed here,
   signed like the generic webhook; `ONCALL_WEBHOOK_SECRET` (default `WEBHOOK_SECRET`) is the key.
-- `PAGERDUTY_STANDIN_PORT` — with neither a routing key nor a webhook, pages go to the local
-  PagerDuty stand-in (standins.pagerduty) on this port (default 8004), as replies do for X/Meta.
+
+With neither `PAGERDUTY_ROUTING_KEY` nor `ONCALL_WEBHOOK_URL`, paging is OFF (`enabled` is False): a
+level with `page: true` still posts its Slack messages, and nobody is paged. `make run` (launcher.py)
+starts the local PagerDuty stand-in (standins.pagerduty, port `PAGERDUTY_STANDIN_PORT`, default 8004)
+and sets `PAGERDUTY_EVENTS_URL` and the development key STANDIN_ROUTING_KEY explicitly for the
+processes it starts, so a newcomer sees pages; nothing else defaults to the stand-in.
 
 Secrets are kept out of `repr`; `secrets()` lists them for log redaction. The object also serves
 integrations.platforms.replies.transport.Transport (timeouts, `max_retry_after`, `secrets()`).
@@ -21,7 +25,7 @@ from core.settings import ConfigError
 
 DEFAULT_PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_PAGERDUTY_STANDIN_PORT = 8004
-# What the client sends to the local stand-in, and what that accepts: not a secret.
+# The development key `make run` gives its processes for the local stand-in: not a secret.
 STANDIN_ROUTING_KEY = "earshotstandinroutingkey00000000"
 _ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 
@@ -37,6 +41,11 @@ class PagingConfig:
     read_timeout: float = 10.0
     max_retry_after: float = 900.0
     pagerduty_standin: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any target is configured: without one, nobody is paged."""
+        return bool(self.pagerduty_routing_key or self.oncall_webhook_url)
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential this configuration holds, for redaction."""
@@ -56,27 +65,25 @@ def _http_url(env, name: str, default: str | None = None) -> str:
     return raw
 
 
-def _port(env, name: str, default: int) -> int:
-    raw = _value(env, name)
+def standin_port(env) -> int:
+    """The port of the local PagerDuty stand-in that `make run` starts (PAGERDUTY_STANDIN_PORT)."""
+    raw = _value(env, "PAGERDUTY_STANDIN_PORT")
     if raw is None:
-        return default
+        return DEFAULT_PAGERDUTY_STANDIN_PORT
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise ConfigError(f"{name} must be a port number between 1 and 65535, got {raw!r}")
+        raise ConfigError(f"PAGERDUTY_STANDIN_PORT must be a port number between 1 and 65535, got {raw!r}")
     return int(raw)
 
 
-def _pagerduty(env, webhook: bool) -> dict:
+def _pagerduty(env) -> dict:
     key = _value(env, "PAGERDUTY_ROUTING_KEY")
-    if key is not None:
-        if not _ROUTING_KEY.match(key):
-            raise ConfigError("PAGERDUTY_ROUTING_KEY must be the 32-character integration key (letters and digits)")
-        url = _http_url(env, "PAGERDUTY_EVENTS_URL", DEFAULT_PAGERDUTY_EVENTS_URL)
-        return {"pagerduty_routing_key": key, "pagerduty_events_url": url}
-    if webhook:
-        return {}
-    port = _port(env, "PAGERDUTY_STANDIN_PORT", DEFAULT_PAGERDUTY_STANDIN_PORT)
-    return {"pagerduty_routing_key": STANDIN_ROUTING_KEY, "pagerduty_standin": True,
-            "pagerduty_events_url": f"http://127.0.0.1:{port}/v2/enqueue"}  # fmt: skip
+    if key is None:
+        return {}  # paging through PagerDuty is off
+    if not _ROUTING_KEY.match(key):
+        raise ConfigError("PAGERDUTY_ROUTING_KEY must be the 32-character integration key (letters and digits)")
+    url = _http_url(env, "PAGERDUTY_EVENTS_URL", DEFAULT_PAGERDUTY_EVENTS_URL)
+    return {"pagerduty_routing_key": key, "pagerduty_events_url": url,
+            "pagerduty_standin": key == STANDIN_ROUTING_KEY}  # fmt: skip
 
 
 def _webhook(env) -> dict:
@@ -90,5 +97,4 @@ def _webhook(env) -> dict:
 
 def from_environ(env) -> PagingConfig:
     """The paging configuration of an environment mapping (`os.environ` at start)."""
-    webhook = _webhook(env)
-    return PagingConfig(**_pagerduty(env, bool(webhook)), **webhook)
+    return PagingConfig(**_pagerduty(env), **_webhook(env))

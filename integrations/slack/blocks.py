@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     Option,
     SectionBlock,
     StaticSelectElement,
+    UserSelectElement,
 )
 
 from core.timeutil import format_duration
@@ -70,7 +71,9 @@ def _state(ticket: Ticket) -> str:
         return f"Responded{by}"
     if ticket.status == "resolved":
         return ":white_check_mark: Resolved"
-    return "Open, unclaimed"
+    if ticket.claimed_by:
+        return f"Open · assigned to {user(ticket.claimed_by)}"
+    return "Open, unclaimed" + (" · waiting for an agent with room" if ticket.route else "")
 
 
 def _waiting(ticket: Ticket) -> str:
@@ -109,7 +112,11 @@ def _author(ticket: Ticket, mention: Mention | None) -> str:
     return " · ".join(parts)
 
 
-def _element(ticket: Ticket, action_id: str, action: actions.Action) -> ButtonElement | StaticSelectElement:
+def _element(ticket: Ticket, action_id: str, action: actions.Action):
+    if action.users:  # Slack's user picker; the ticket is in the block_id, the owner shown as chosen
+        current = action.current(ticket) if action.current else None
+        return UserSelectElement(placeholder=action.label, action_id=action_id,
+                                 initial_user=current if current and _SLACK_USER.match(current) else None)  # fmt: skip
     if not action.choices:
         return ButtonElement(text=action.label, action_id=action_id, value=str(ticket.id), style=action.style)
     options = {choice: Option(value=f"{ticket.id}:{choice}", label=choice.capitalize()) for choice in action.choices}
@@ -167,6 +174,14 @@ def reply_failure_message(text: str, reply_id: int, retry: bool) -> Message:
     button = ButtonElement(text=actions.REPLY_ACTIONS[actions.REPLY_RETRY].label, action_id=actions.REPLY_RETRY,
                            value=str(reply_id), style="primary")  # fmt: skip
     block = ActionsBlock(block_id=f"reply:{reply_id}", elements=[button]).to_dict()
+    return Message(text=message.text, blocks=[*message.blocks, block])
+
+
+def with_acknowledge(message: Message, ticket_id: int) -> Message:
+    """An escalation with the ticket's **Acknowledge** button (actions.ACKNOWLEDGE, value the ticket id)."""
+    button = ButtonElement(text=actions.ACTIONS[actions.ACKNOWLEDGE].label, action_id=actions.ACKNOWLEDGE,
+                           value=str(ticket_id), style="primary")  # fmt: skip
+    block = ActionsBlock(block_id=f"escalation:{ticket_id}", elements=[button]).to_dict()
     return Message(text=message.text, blocks=[*message.blocks, block])
 
 

@@ -1,6 +1,6 @@
 """`/earshot sla | breaches | ticket <id> | wait <id> | incident <id> | resolve-incident <id> <answer> |
-link a b | forget a | help`: short ephemeral answers for managers, and the ticket, incident and
-author commands for agents."""
+link a b | forget a | away | back | help`: short ephemeral answers for managers, and the ticket,
+incident, author and availability commands for agents."""
 
 from datetime import datetime, timedelta
 
@@ -12,7 +12,7 @@ from integrations.slack.blocks import escape, link, slack_date, user
 from integrations.slack.client import thread_url
 from store import reports, responses
 from store.schema import Incident, Ticket
-from tickets import authors, erasure, incidents, replies
+from tickets import assignment, authors, erasure, incidents, replies
 
 WINDOW = timedelta(hours=24)
 LATEST_BREACHES = 10
@@ -25,7 +25,8 @@ HELP = (
     "• `incident <id>`: an incident's size, sources and state\n"
     "• `resolve-incident <id> <answer>`: answer every ticket of an incident in public, and resolve them\n"
     "• `link <source>:<author id> <source>:<author id>`: two handles of one customer (e.g. `x:u42 facebook:9001`)\n"
-    "• `forget <source>:<author id>`: erase a customer's personal data (and their linked handles') on request"
+    "• `forget <source>:<author id>`: erase a customer's personal data (and their linked handles') on request\n"
+    "• `away` / `back`: out of / into the assignment pools; away hands your unanswered tickets back"
 )
 _CLOCKS = (("first_response", "First response"), ("next_response", "Next response"), ("resolution", "Resolution"))
 
@@ -158,6 +159,17 @@ def forget(session: Session, words: list[str], actor: str | None, now: datetime)
                      "Their tickets and figures stay.")  # fmt: skip
 
 
+def availability(session: Session, actor: str | None, away: bool, config, now: datetime) -> dict:
+    """`/earshot away` or `back` for the user who typed it."""
+    if actor is None:
+        return ephemeral("Only a Slack user can be away or back.")
+    returned = assignment.set_away(session, actor, away, config, now)
+    if not away:
+        return ephemeral("Welcome back: new tickets from your pools come to you again.")
+    handed = f" {len(returned)} unanswered ticket(s) went back to the pool." if returned else ""
+    return ephemeral(f"You are away: no new tickets come to you until `/earshot back`.{handed}")
+
+
 def answer(session: Session, settings: Settings, text: str, now: datetime, actor: str | None = None,
            config=None) -> dict:  # fmt: skip
     words = text.split()
@@ -178,5 +190,7 @@ def answer(session: Session, settings: Settings, text: str, now: datetime, actor
         return link_authors(session, words, actor)
     if command == "forget":
         return forget(session, words, actor, now)
+    if command in ("away", "back"):
+        return availability(session, actor, command == "away", config, now)
     prefix = "" if command == "help" else f"Unknown command `{escape(command[:40])}`.\n"
     return ephemeral(prefix + HELP)

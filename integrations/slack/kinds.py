@@ -18,6 +18,7 @@ from integrations.slack import blocks, incident_messages, placement, rules
 from integrations.slack.attempt import Courier, Send
 from integrations.slack.client import thread_url
 from store.schema import Incident, Mention, Reply, SlackMessage, Ticket
+from tickets import escalations
 from triage import sla as sla_rules
 from triage.lanes import (
     CHANNEL,
@@ -74,12 +75,21 @@ def _note(session: Session, row: SlackMessage, ticket: Ticket | None, send: Send
     reminder = row.payload.get("reminder")
     if reminder and ticket and not still_overdue(ticket, reminder["clock"], utcnow()):
         return None
-    send.message = blocks.note_message(row.payload.get("text", ""))
+    send.message = blocks.note_message(row.payload.get("text", ""), " ".join(row.payload.get("mentions", [])))
     return send
 
 
 def _with_mentions(session: Session, row: SlackMessage, ticket: Ticket | None, send: Send, courier: Courier) -> Send:
     send.message = blocks.note_message(row.payload.get("text", ""), " ".join(row.payload.get("mentions", [])))
+    return send
+
+
+def _escalation(session: Session, row: SlackMessage, ticket: Ticket | None, send: Send, courier: Courier) -> Send:
+    """A breach or escalation level, with **Acknowledge** while its clock escalates unacknowledged."""
+    send = _with_mentions(session, row, ticket, send, courier)
+    clock = row.payload.get("clock")
+    if ticket is not None and clock and escalations.unacknowledged(ticket, clock):
+        send.message = blocks.with_acknowledge(send.message, ticket.id)
     return send
 
 
@@ -133,7 +143,7 @@ KINDS: dict[str, Kind] = {
     UPDATE: Kind(_ticket, call=EDIT, follows_parent=True),
     NOTE: Kind(_note, call=REPLY),
     REPLY_FAILED: Kind(_reply_failed, call=REPLY),
-    ESCALATION: Kind(_with_mentions, standalone=True, links_thread=True),
+    ESCALATION: Kind(_escalation, standalone=True, links_thread=True),
     CHANNEL: Kind(_with_mentions, standalone=True),
     NOTICE: Kind(_with_mentions, standalone=True),
     REMINDERS: Kind(_reminders, standalone=True),
