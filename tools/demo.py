@@ -35,6 +35,12 @@ SCENES = [
 ]  # fmt: skip
 
 
+def _tweet_id(at: datetime, sequence: int) -> str:
+    """An id shaped like X's (a snowflake: milliseconds since X's epoch, then a sequence), so that replies to
+    the demo's tickets go out to the X stand-in as they would to X."""
+    return str((int(at.timestamp() * 1000) - 1288834974657) << 22 | sequence)
+
+
 def _mention(external_id, handle, followers, text, posted_at, **extra):
     return {
         "id": external_id,
@@ -57,7 +63,7 @@ def _twcs(limit: int, now: datetime) -> list[dict]:
             if row["inbound"] == "True" and not row["in_response_to_tweet_id"]:
                 minutes_ago = 1 + len(mentions) % 20
                 mentions.append(
-                    _mention(f"twcs-{row['tweet_id']}", f"customer{row['author_id']}", 100, row["text"],
+                    _mention(row["tweet_id"], f"customer{row['author_id']}", 100, row["text"],
                              now - timedelta(minutes=minutes_ago))  # fmt: skip
                 )
             if len(mentions) >= limit:
@@ -72,10 +78,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     secret = os.environ.get("WEBHOOK_SECRET") or DEV_WEBHOOK_SECRET
     now = datetime.now(UTC)
-    run = now.strftime("%H%M%S")
+    ids = {scene: _tweet_id(now, n) for n, (_, scene, *_) in enumerate(SCENES)}
     mentions = [
-        _mention(f"{external_id}-{run}", handle, followers, text, now - timedelta(minutes=minutes))
-        for minutes, external_id, handle, followers, text in SCENES
+        _mention(ids[scene], handle, followers, text, now - timedelta(minutes=minutes))
+        for minutes, scene, handle, followers, text in SCENES
     ]
     mentions += _twcs(args.replay, now)
     try:
@@ -85,11 +91,12 @@ def main(argv=None) -> int:
         return 1
     print(f"demo: posted {len(mentions)} mentions -> {status} {answer}")
     time.sleep(20)
-    follow_up = _mention(f"demo-normal-again-{run}", "lee.travels", 90,
+    later = datetime.now(UTC)
+    follow_up = _mention(_tweet_id(later, 0), "lee.travels", 90,
                          "@acme hello?? nobody has answered me about my refund", datetime.now(UTC))  # fmt: skip
     print("demo: the refund customer writes again while waiting ->", post(args.url, secret, follow_up))
-    reply = _mention(f"demo-reply-{run}", "acme", 50000, "@dan_k sorry about that! DM us your booking ref.",
-                     datetime.now(UTC), direction="outbound", in_reply_to=f"demo-high-{run}")  # fmt: skip
+    reply = _mention(_tweet_id(later, 1), "acme", 50000, "@dan_k sorry about that! DM us your booking ref.",
+                     later, direction="outbound", in_reply_to=ids["demo-high"])  # fmt: skip
     print("demo: the brand answers the app complaint in public ->", post(args.url, secret, reply))
     print("demo: watch the Slack stand-in: a warning now, a breach on the critical ticket within ~2 minutes")
     return 0

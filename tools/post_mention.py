@@ -46,7 +46,7 @@ def post(url: str, secret: str, payload: dict) -> tuple[int, dict]:
 def build(args) -> dict:
     author = args.author or ("acme" if args.outbound else "jane")
     payload = {
-        "id": args.id or f"cli-{uuid.uuid4().hex[:12]}",
+        "id": args.id or str(uuid.uuid4().int % 10**18),  # numeric, as X's ids are: replies to it can go out
         "source": args.source,
         "direction": "outbound" if args.outbound else "inbound",
         "author": {"id": author, "handle": f"@{author.lstrip('@')}"},
