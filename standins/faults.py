@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template_string, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from standins.slack import _foreign_refusal as foreign_refusal
@@ -87,9 +87,17 @@ def post_with_faults(recorder: Recorder, record, refuse):
     return answer
 
 
-def install_controls(app: Flask, recorder: Recorder) -> None:
-    """The loopback guard and the `/_standin/*` endpoints: faults, reset, recorded replies."""
+def install_controls(app: Flask, recorder: Recorder, page: str | None = None) -> None:
+    """The loopback guard, the `/_standin/*` endpoints (faults, reset, recorded replies) and, given a
+    Jinja template `page`, the page at `/` showing the replies newest first."""
     app.before_request(foreign_refusal)
+    if page is not None:
+
+        @app.get("/")
+        def replies_page():
+            with recorder.lock:
+                shown = list(reversed(recorder.replies))
+            return render_template_string(page, replies=shown)
 
     @app.post("/_standin/faults")
     def add_fault():

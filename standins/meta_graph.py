@@ -15,7 +15,7 @@ import json
 import math
 from datetime import UTC, datetime
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, request
 
 from integrations.platforms.replies.config import DEFAULT_META_STANDIN_PORT, STANDIN_META_TOKEN
 from integrations.platforms.replies.limits import limit_for
@@ -102,7 +102,7 @@ def create_app(token: str = STANDIN_META_TOKEN) -> Flask:
     recorder = Recorder()
     app = Flask(__name__)
     app.config["RECORDER"] = recorder
-    install_controls(app, recorder)
+    install_controls(app, recorder, _PAGE)
 
     @app.before_request
     def check_auth():
@@ -122,12 +122,6 @@ def create_app(token: str = STANDIN_META_TOKEN) -> Flask:
         if request.method == "POST":
             return _post(recorder, object_id, EDGES[edge])
         return _list(recorder, object_id, EDGES[edge])
-
-    @app.get("/")
-    def page():
-        with recorder.lock:
-            replies = list(reversed(recorder.replies))
-        return render_template_string(_PAGE, replies=replies)
 
     return app
 

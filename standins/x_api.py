@@ -13,7 +13,7 @@ import argparse
 import time
 from datetime import UTC, datetime
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, request
 
 from integrations.platforms.replies.config import DEFAULT_X_STANDIN_PORT, STANDIN_X_TOKEN
 from integrations.platforms.replies.limits import X_LIMIT, normalized, url_spans, x_weighted_length
@@ -109,7 +109,7 @@ def create_app(token: str = STANDIN_X_TOKEN, oauth1_consumer_key: str | None = N
     recorder = Recorder()
     app = Flask(__name__)
     app.config["RECORDER"] = recorder
-    install_controls(app, recorder)
+    install_controls(app, recorder, _PAGE)
 
     @app.before_request
     def check_auth():
@@ -121,12 +121,6 @@ def create_app(token: str = STANDIN_X_TOKEN, oauth1_consumer_key: str | None = N
     app.add_url_rule("/2/tweets", "post_tweet", lambda: _post_tweet(recorder), methods=["POST"])
     app.add_url_rule("/2/users/me", "me", lambda: jsonify(data=BRAND_USER))
     app.add_url_rule("/2/users/<user_id>/tweets", "timeline", lambda user_id: _timeline(recorder, user_id))
-
-    @app.get("/")
-    def page():
-        with recorder.lock:
-            replies = list(reversed(recorder.replies))
-        return render_template_string(_PAGE, replies=replies)
 
     return app
 

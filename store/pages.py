@@ -26,7 +26,7 @@ def ticket_page(
     statement = (
         filters.apply(select(Ticket))
         .where(_before(Ticket.created_at, Ticket.id, after))
-        .options(selectinload(Ticket.mentions), selectinload(Ticket.events))
+        .options(selectinload(Ticket.mentions), selectinload(Ticket.events), selectinload(Ticket.clock_states))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit)
     )
@@ -34,9 +34,8 @@ def ticket_page(
 
 
 def ticket_detail(session: Session, ticket_id: int) -> Ticket | None:
-    statement = (
-        select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.mentions), selectinload(Ticket.events))
-    )
+    loads = selectinload(Ticket.mentions), selectinload(Ticket.events), selectinload(Ticket.clock_states)
+    statement = select(Ticket).where(Ticket.id == ticket_id).options(*loads)
     return session.scalar(statement)
 
 

@@ -16,6 +16,7 @@ from integrations.slack import actions, blocks
 from integrations.slack.attempt import Send
 from integrations.slack.kinds import KINDS
 from standins.pagerduty import start_pagerduty_standin_in_thread
+from store import pages as pages_store
 from store.db import session_for, transaction
 from store.schema import Mention, SlackMessage, SlaClockState, SlaEscalation, Ticket, TicketEvent
 from tests.conftest import run_jobs
@@ -261,6 +262,11 @@ def test_acknowledge_stops_further_levels_and_acknowledges_the_page(database_url
     assert (acknowledged.acknowledged_by, acknowledged.page_wanted) == ("U0BOB", "acknowledged")
     assert send_page(database_url, state.id, BREACH + timedelta(minutes=16)) == "sent"
     assert [alert["state"] for alert in alerts(pagerduty)] == ["acknowledged"]
+    with transaction(database_url) as session:  # the API shows who acknowledged, and the page's state
+        shown = ticket_json(pages_store.ticket_detail(session, ticket_id))["sla"]
+    assert shown["first_response"]["escalation"] == {
+        "acknowledged_at": "2026-11-21T14:35:00Z", "acknowledged_by": "U0BOB", "page": "acknowledged"}  # fmt: skip
+    assert "escalation" not in shown["resolution"]
 
     jobs.sweep_due(database_url, sla, BREACH + timedelta(minutes=31))  # level 3 was due here
     jobs.sweep_due(database_url, sla, BREACH + timedelta(hours=2))

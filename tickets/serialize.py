@@ -8,12 +8,17 @@ from triage.sla import CLOCKS
 from triage.sla_rules import DEFAULT as DEFAULT_POLICY
 
 
-def _clock(ticket: Ticket, clock: str) -> dict:
-    return {
+def _clock(ticket: Ticket, clock: str, escalated: dict) -> dict:
+    shown = {
         "due_at": iso(getattr(ticket, f"{clock}_due_at")),
         "met_at": iso(getattr(ticket, f"{clock}_met_at")),
         "breached": bool(getattr(ticket, f"{clock}_breached")),
     }
+    state = escalated.get(clock)
+    if state is not None:  # a breach climbing its ladder (tickets.escalations): who acknowledged, the page
+        shown["escalation"] = {"acknowledged_at": iso(state.acknowledged_at), "acknowledged_by": state.acknowledged_by,
+                               "page": state.page_sent or state.page_wanted}  # fmt: skip
+    return shown
 
 
 def mention_json(mention: Mention) -> dict:
@@ -54,6 +59,7 @@ def reply_json(reply: Reply) -> dict:
 def ticket_json(ticket: Ticket, replies: Iterable[Reply] = ()) -> dict:
     """The whole ticket, with its mentions, events and the `replies` given (load them eagerly when
     serializing many: store.responses.replies_by_ticket reads a page's replies in one query)."""
+    escalated = {state.clock: state for state in ticket.clock_states}
     return {
         "id": str(ticket.id),
         "status": ticket.status,
@@ -69,7 +75,7 @@ def ticket_json(ticket: Ticket, replies: Iterable[Reply] = ()) -> dict:
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "slack": {"channel": ticket.slack_channel_id, "ts": ticket.slack_ts},
-        "sla": {clock: _clock(ticket, clock) for clock in CLOCKS},
+        "sla": {clock: _clock(ticket, clock, escalated) for clock in CLOCKS},
         "mentions": [mention_json(m) for m in ticket.mentions],
         "events": [event_json(e) for e in ticket.events],
         "replies": [reply_json(reply) for reply in replies],

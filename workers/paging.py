@@ -26,6 +26,8 @@ from integrations.platforms.replies.outcome import Failed, Retry, Sent
 from store.db import transaction
 from tickets import pages
 from workers import queues
+from workers.attempts import backoff as doubling_backoff
+from workers.attempts import enqueue_attempts
 from workers.context import app_context, paging_config
 
 log = logging.getLogger(__name__)
@@ -39,23 +41,12 @@ REPAIR_BATCH = 200
 
 def backoff(attempts: int, at_least: float = 0.0) -> float:
     """Seconds before the next attempt after `attempts`: doubling, at least what the target asked for."""
-    return min(BACKOFF_CAP_SECONDS, max(at_least, BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)))
+    return doubling_backoff(attempts, at_least, BACKOFF_SECONDS, BACKOFF_CAP_SECONDS)
 
 
 def enqueue_pages(due: dict[int, datetime | None], redis_url: str | None) -> None:
     """A send job per page at its attempt time (at once when passed), in one Redis round trip."""
-    now = utcnow()
-    try:
-        with queues.connection(redis_url).pipeline() as pipeline:
-            pipeline.multi()
-            for state_id, at in due.items():
-                at = at if at is not None and at > now else None
-                # One job id per page and attempt time: enqueueing the same attempt twice replaces the job.
-                job_id = f"page-send-{state_id}-{int((at or now).timestamp())}"
-                queues.enqueue(queues.PAGING, JOB, state_id, job_id=job_id, at=at, url=redis_url, pipeline=pipeline)
-            pipeline.execute()
-    except Exception:  # never fail a committed transaction; the periodic repair enqueues it
-        log.warning("could not enqueue pages", extra={"state_ids": list(due)}, exc_info=True)
+    enqueue_attempts(queues.PAGING, JOB, due, redis_url, "page-send")
 
 
 def _send(config: PagingConfig, held: pages.Claim) -> dict:

@@ -39,6 +39,8 @@ from store.db import transaction
 from tickets import replies
 from tickets.replies import Claim
 from workers import queues
+from workers.attempts import backoff as doubling_backoff
+from workers.attempts import enqueue_attempts
 from workers.context import app_context, reply_config
 
 log = logging.getLogger(__name__)
@@ -55,23 +57,12 @@ Outcome = Sent | Retry | Ambiguous | Failed | LookupFailed
 def backoff(attempts: int, at_least: float = 0.0) -> float:
     """Seconds before the next attempt after `attempts` of them: doubling, at least what the platform
     asked for (`at_least`), at most BACKOFF_CAP_SECONDS."""
-    return min(BACKOFF_CAP_SECONDS, max(at_least, BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)))
+    return doubling_backoff(attempts, at_least, BACKOFF_SECONDS, BACKOFF_CAP_SECONDS)
 
 
 def enqueue_sends(due: dict[int, datetime | None], redis_url: str | None) -> None:
     """A send job per reply at its attempt time (at once when passed), in one Redis round trip."""
-    now = utcnow()
-    try:
-        with queues.connection(redis_url).pipeline() as pipeline:
-            pipeline.multi()
-            for reply_id, at in due.items():
-                at = at if at is not None and at > now else None
-                # One job id per reply and attempt time: enqueueing the same attempt twice replaces the job.
-                job_id = f"reply-send-{reply_id}-{int((at or now).timestamp())}"
-                queues.enqueue(queues.REPLIES, JOB, reply_id, job_id=job_id, at=at, url=redis_url, pipeline=pipeline)
-            pipeline.execute()
-    except Exception:  # never fail a committed transaction; the periodic repair enqueues it
-        log.warning("could not enqueue reply sends", extra={"reply_ids": list(due)}, exc_info=True)
+    enqueue_attempts(queues.REPLIES, JOB, due, redis_url, "reply-send")
 
 
 def _post(client: ReplyClient, held: Claim) -> Outcome:
