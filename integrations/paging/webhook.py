@@ -7,7 +7,6 @@ integrations.platforms.generic.sign). A 2xx means sent; 429, 408, 5xx and networ
 retried (the receiver dedupes on `dedup_key` and `event`); other statuses are refused for good.
 """
 
-import json
 import logging
 import time
 
@@ -21,15 +20,6 @@ from integrations.platforms.replies.transport import Transport
 
 log = logging.getLogger(__name__)
 EVENTS = ("trigger", "acknowledge", "resolve")
-
-
-def signed_request(secret: str, payload: dict, now: float) -> tuple[bytes, dict[str, str]]:
-    """The body and headers of one webhook POST."""
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    timestamp = str(int(now))
-    headers = {"Content-Type": "application/json", "X-Earshot-Timestamp": timestamp,
-               "X-Earshot-Signature": generic.sign(secret, timestamp, body)}  # fmt: skip
-    return body, headers
 
 
 class OncallWebhookClient:
@@ -48,7 +38,7 @@ class OncallWebhookClient:
             raise ValueError(f"event must be one of {', '.join(EVENTS)}")
         payload = {"event": event, "dedup_key": dedup_key, "ticket_id": str(ticket_id), "clock": clock,
                    "level": level, "summary": summary}  # fmt: skip
-        body, headers = signed_request(self.config.oncall_webhook_secret, payload, self.clock())
+        body, headers = generic.signed_post(self.config.oncall_webhook_secret, payload, self.clock())
         try:
             response = self.transport.request("POST", self.config.oncall_webhook_url, data=body, headers=headers)
         except requests.RequestException as error:

@@ -4,6 +4,7 @@ Signature: `X-Earshot-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>." + bo
 with `X-Earshot-Timestamp` within 300 s of now.
 """
 
+import json
 import re
 
 from core.timeutil import parse_instant
@@ -20,6 +21,15 @@ _KNOWN = {"id", "source", "direction", "author", "text", "created_at", "url", "i
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     return "v1=" + hex_signature(secret, f"{timestamp}.".encode() + body)
+
+
+def signed_post(secret: str, payload: dict, now: float) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a JSON POST Earshot sends signed as this webhook is (replies, pages)."""
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    timestamp = str(int(now))
+    headers = {"Content-Type": "application/json", "X-Earshot-Timestamp": timestamp,
+               "X-Earshot-Signature": sign(secret, timestamp, body)}  # fmt: skip
+    return body, headers
 
 
 def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> None:

@@ -6,7 +6,6 @@ means sent; its JSON `{"id": …}` names the reply (else the idempotency key doe
 dedupes on `idempotency_key`, so an ambiguous send is simply sent again: `find_sent` is None.
 """
 
-import json
 import logging
 import time
 
@@ -24,11 +23,7 @@ def signed_request(secret: str, reply: OutboundReply, now: float) -> tuple[bytes
     """The body and headers of the webhook POST for `reply`."""
     payload = {"ticket_id": reply.ticket_id, "source": reply.source, "in_reply_to": reply.in_reply_to,
                "text": reply.text, "idempotency_key": reply.idempotency_key}  # fmt: skip
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    timestamp = str(int(now))
-    headers = {"Content-Type": "application/json", "X-Earshot-Timestamp": timestamp,
-               "X-Earshot-Signature": generic.sign(secret, timestamp, body)}  # fmt: skip
-    return body, headers
+    return generic.signed_post(secret, payload, now)
 
 
 class WebhookReplyClient:
