@@ -198,3 +198,18 @@ def test_second_worker_leaves_a_locked_channel_to_the_first(settings, app_config
     assert parents(standin, "#support") == []
     gate.release()
     assert gate.take_dirty()  # the holder is told to look again
+
+
+def test_the_dispatcher_makes_way_for_a_queued_reply(settings, app_config, jobs, standin, redis_url, monkeypatch):
+    """A reply to a customer (or a page) queued for the io worker goes before the rest of a Slack run."""
+    monkeypatch.setattr("workers.deliver.SEND_INTERVAL_SECONDS", 1.0)  # paced: all six would take 5 s
+    monkeypatch.setattr("workers.deliver.DISPATCH_BUDGET_SECONDS", 30.0)
+    for _ in range(6):
+        open_ticket(settings.database_url, app_config, channel="#one")
+    queues.queue(queues.SLACK, redis_url).empty()
+    queues.queue(queues.REPLIES, redis_url).enqueue("workers.replies.send_reply", 1)
+    started = time.monotonic()
+    deliver.dispatch()
+    assert time.monotonic() - started < 3
+    assert 1 <= len(parents(standin, "#one")) < 6  # one pass served the channel, then it made way
+    assert [job.func_name for job in queues.queue(queues.SLACK, redis_url).jobs] == [deliver.DISPATCH_JOB]

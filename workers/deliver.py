@@ -241,6 +241,15 @@ def dispatch() -> int:
         raise
 
 
+def _others_waiting(redis_url: str | None) -> bool:
+    """A reply to a customer or a page to on-call is queued for this worker: it goes before Slack, which
+    a successor dispatcher takes up after it."""
+    try:
+        return any(queues.queue(name, redis_url).count for name in queues.IO_QUEUES if name != queues.SLACK)
+    except RedisError:
+        return False
+
+
 def _dispatch_loop(settings, redis) -> int:
     deadline = time.monotonic() + DISPATCH_BUDGET_SECONDS
     turns = 0
@@ -260,6 +269,8 @@ def _dispatch_loop(settings, redis) -> int:
             if not _ready_channels(settings.database_url):
                 return turns
             redis.set(DISPATCH_FLAG, 1, ex=int(DISPATCH_BUDGET_SECONDS * 2))
+        if _others_waiting(settings.redis_url):  # at least one pass each run: Slack is never starved
+            break
         time.sleep(min([*waits, IDLE_POLL_SECONDS]))
     redis.delete(DISPATCH_FLAG)
     request_dispatch(settings.redis_url)
