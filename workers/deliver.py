@@ -24,11 +24,9 @@ otherwise), and again when it works again.
 """
 
 import contextlib
-import hashlib
 import logging
 import math
 import time
-import uuid
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
@@ -39,58 +37,18 @@ from integrations.slack.delivery import has_ready, next_retry_in, pending_channe
 from store.db import session_for, transaction
 from tickets import outbox
 from workers import queues
+from workers.channel_gate import ChannelGate
 from workers.context import app_context
 
 SEND_INTERVAL_SECONDS = 1.0  # Slack allows about one message per second per channel
 SHORT_WAIT_SECONDS = 0.25  # waited in the job: cheaper than a round trip through the scheduler
-LOCK_MS = 60_000
 JOB = "workers.deliver.deliver_channel"
 DISPATCH_JOB = "workers.deliver.dispatch"
 DISPATCH_FLAG = "earshot:slack:dispatch-queued"
 DISPATCH_BUDGET_SECONDS = 45.0  # under the slack queue's job timeout; a successor takes over
 IDLE_POLL_SECONDS = 0.25  # how soon new work is noticed while the loop waits on paced channels
 RETRY_HORIZON_SECONDS = 30.0  # a backoff ending this soon is waited for; later ones are left to deliver_pending
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 log = logging.getLogger(__name__)
-
-
-class ChannelGate:
-    def __init__(self, redis, channel: str):
-        digest = hashlib.sha1(channel.encode()).hexdigest()[:16]
-        self.redis = redis
-        self.keys = {name: f"earshot:slack:{name}:{digest}" for name in ("lock", "not_before", "dirty", "scheduled")}
-        self.token = uuid.uuid4().hex
-
-    def acquire(self) -> bool:
-        return bool(self.redis.set(self.keys["lock"], self.token, nx=True, px=LOCK_MS))
-
-    def release(self) -> None:
-        self.redis.eval(_RELEASE, 1, self.keys["lock"], self.token)
-
-    def mark_dirty(self) -> None:
-        self.redis.set(self.keys["dirty"], 1, px=LOCK_MS)
-
-    def take_dirty(self) -> bool:
-        return self.redis.getdel(self.keys["dirty"]) is not None
-
-    def wait_seconds(self) -> float:
-        value = self.redis.get(self.keys["not_before"])
-        return max(0.0, float(value) - time.time()) if value else 0.0
-
-    def pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self.redis.set(self.keys["not_before"], f"{time.time() + seconds:.3f}", px=int(seconds * 1000) + 1000)
-
-    def should_schedule(self, at: float) -> bool:
-        """False when a follow-up job is already due no later than `at`."""
-        current = self.redis.get(self.keys["scheduled"])
-        if current and float(current) <= at:
-            return False
-        self.redis.set(self.keys["scheduled"], f"{at:.3f}", px=int(max(at - time.time(), 0) * 1000) + 10_000)
-        return True
-
-    def follow_up_started(self) -> None:
-        self.redis.delete(self.keys["scheduled"])
 
 
 def _schedule(gate: ChannelGate, channel: str, wait: float, redis_url: str | None) -> None:
