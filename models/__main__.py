@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--compare-encoder", action="append", default=[], metavar="DIR")
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
+    report.add_argument("--urgency-baseline", type=Path, help="an earlier artifact, scored alongside on urgency")
     return parser
 
 
@@ -134,7 +135,8 @@ def main(argv=None) -> int:
         from triage.urgency import decide
 
         write_report(
-            args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out, args.twcs, decide=decide
+            args.xfincorp, args.airline, args.compare_encoder, args.seed, args.out, args.twcs, decide=decide,
+            urgency_baseline=args.urgency_baseline,
         )
         print(f"wrote {args.out}")
     return 0

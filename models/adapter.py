@@ -38,6 +38,13 @@ SEVERITY_WEIGHT = 0.5
 # gain out of domain (twcs complaint macro-F1 0.879 without it, 0.865 with it).
 SIMILARITY_WEIGHT = 10.0
 BATCH_SIZE = 32
+# With urgency data (``models.urgency_train.training_set``), each batch also holds this many of its
+# rows, scored for tier (5 classes), critical or not, and harm (HARM_WEIGHT), classes balanced.
+# Measured on a held-out fifth of the urgency training rows (grouped by industry; linear heads
+# refitted on the rest): critical ROC AUC 0.931 -> 0.964, average precision 0.76 -> 0.90, tier
+# accuracy 0.62 -> 0.70, against the adapter trained on complaints alone.
+URGENCY_ROWS = 16
+HARM_WEIGHT = 0.5
 # Training reads at most this many word pieces per tweet (inference reads 128): 64 cover 98% of
 # both training sets and halve the cost of the longest batches.
 TRAIN_TOKENS = 64
@@ -192,13 +199,42 @@ def _optimizer(wrapped: dict, heads, steps: int):
     return optimizer, schedule
 
 
-def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_progress) -> dict:
+class UrgencyLoss:
+    """The urgency terms of a batch: ``data`` an UrgencySet (texts normalised), ``anchors`` the frozen
+    encoder's embeddings of its texts."""
+
+    def __init__(self, data, anchors: np.ndarray):
+        import torch
+
+        self.data, self.anchors = data, anchors
+        self.critical = (data.tier == 0).astype(np.int64)
+        self.heads = torch.nn.Linear(anchors.shape[1], 5), torch.nn.Linear(anchors.shape[1], 2), \
+            torch.nn.Linear(anchors.shape[1], 9)  # fmt: skip
+        self.weights = _class_weights(data.tier, 5), _class_weights(self.critical, 2), _class_weights(data.harm, 9)
+
+    def draw(self, rng) -> np.ndarray:
+        return rng.choice(len(self.data), min(URGENCY_ROWS, len(self.data)), replace=False)
+
+    def __call__(self, embedded, chosen):
+        import torch
+        from torch.nn.functional import cross_entropy
+
+        tier, critical, harm = self.heads
+        labels = self.data.tier, self.critical, self.data.harm
+        targets = [torch.from_numpy(a[chosen].astype(np.int64)) for a in labels]
+        return (cross_entropy(tier(embedded), targets[0], weight=self.weights[0])
+                + cross_entropy(critical(embedded), targets[1], weight=self.weights[1])
+                + HARM_WEIGHT * cross_entropy(harm(embedded), targets[2], weight=self.weights[2]))  # fmt: skip
+
+
+def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_progress, urgency=None) -> dict:
     """Adapt ``encoder`` in place on ``parts`` (Labelled, texts already normalised).
 
     ``anchors`` holds the frozen encoder's embeddings of each part's texts. Each batch draws
     BATCH_SIZE // len(parts) rows of every part (with complaint labels); rows rated 1-4 also
-    train the severity head. Returns the matrices (merged into the encoder already,
-    whose ``adapter`` then names them) and what training measured."""
+    train the severity head; with ``urgency`` (an UrgencyLoss), URGENCY_ROWS of its rows train the
+    urgency terms. Returns the matrices (merged into the encoder already, whose ``adapter`` then
+    names them) and what training measured."""
     import torch
 
     torch.manual_seed(seed)
@@ -206,7 +242,7 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
     model, tokenizer = encoder.model, encoder.tokenizer
     wrapped = _attach(model, RANK, ALPHA)
     heads = torch.nn.Linear(encoder.dim, 2), torch.nn.Linear(encoder.dim, 4)  # complaint, severity 1-4
-    optimizer, schedule = _optimizer(wrapped, heads, steps)
+    optimizer, schedule = _optimizer(wrapped, heads + (urgency.heads if urgency else ()), steps)
     pools = [np.flatnonzero(p.complaint >= 0) for p in parts]
     complaint_weights = [_class_weights(p.complaint[idx], 2) for p, idx in zip(parts, pools, strict=True)]
     rated = np.concatenate([p.severity[p.severity >= 1] for p in parts])
@@ -217,13 +253,19 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
     for step in range(steps):
         rows = [rng.choice(idx, min(per_part, len(idx)), replace=False) for idx in pools]
         texts = [parts[i].texts[j] for i, chosen in enumerate(rows) for j in chosen]
+        frozen = [a[chosen] for a, chosen in zip(anchors, rows, strict=True)]
+        extra = urgency.draw(rng) if urgency else np.zeros(0, dtype=int)
+        texts += [urgency.data.texts[j] for j in extra] if urgency else []
+        frozen += [urgency.anchors[extra]] if urgency else []
         unit = encoder.pool(tokenizer(texts, padding=True, truncation=True,
                                       max_length=TRAIN_TOKENS, return_tensors="pt"))
-        frozen = torch.from_numpy(np.vstack([a[chosen] for a, chosen in zip(anchors, rows, strict=True)]))
+        frozen = torch.from_numpy(np.vstack(frozen))
         loss = SIMILARITY_WEIGHT * torch.mean((unit @ unit.T - frozen @ frozen.T) ** 2)
         loss = _add_label_losses(
             loss, unit * LOGIT_SCALE, parts, rows, heads, complaint_weights, severity_weights
         )
+        if urgency:
+            loss = loss + urgency(unit[len(unit) - len(extra):] * LOGIT_SCALE, extra)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -247,6 +289,8 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
             "severity_weight": SEVERITY_WEIGHT,
             "similarity_weight": SIMILARITY_WEIGHT,
             "train_tokens": TRAIN_TOKENS,
+            "urgency_rows": {"per_batch": URGENCY_ROWS, "total": len(urgency.data), "harm_weight": HARM_WEIGHT}
+            if urgency else None,
             "train_seconds": round(time.perf_counter() - started),
             "final_loss": round(float(np.mean(losses[-100:])), 4) if losses else None,
         },

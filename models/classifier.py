@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from models import adapter, severity_cues
+from models.attribution import weighed_most, word_scores
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.language import unscored_words
 from models.reply import needs_reply
@@ -45,6 +46,7 @@ class ModelUrgency:
     harm_probability: float
     critical_at: float  # P(critical) from which the post is critical
     evidence_at: float  # P(critical) from which a risk phrase confirms critical
+    weighed: tuple[str, ...] = ()  # the words that raised P(critical) most (models.attribution)
 
     @property
     def likeliest(self) -> str:
@@ -66,23 +68,27 @@ class Classifier:
 
     def predict(self, texts: list[str], batch_size: int | None = None) -> list[Prediction]:
         texts = [analysed(t) if isinstance(t, str) else "" for t in texts]
-        vectors = self.encoder.encode(
-            [self.normalize(t) for t in texts], batch_size=batch_size or self.batch_size
-        )
-        return self.predict_vectors(vectors, texts)
+        read = [self.normalize(t) for t in texts]
+        size = batch_size or self.batch_size
+        if self.heads.critical is None:
+            return self.predict_vectors(self.encoder.encode(read, batch_size=size), texts)
+        vectors, explained = self.encoder.encode_explained(read, self.heads.critical.weight[:1], size)
+        weighed = [weighed_most(word_scores(r, offsets, shares[:, 0])) for r, (offsets, shares)
+                   in zip(read, explained, strict=True)]  # fmt: skip
+        return self.predict_vectors(vectors, texts, weighed)
 
-    def predict_vectors(self, vectors: np.ndarray, texts: list[str]) -> list[Prediction]:
+    def predict_vectors(self, vectors: np.ndarray, texts: list[str], weighed=None) -> list[Prediction]:
         """Heads only, for embeddings already computed (evaluation reuses cached ones).
 
         ``vectors`` are embeddings of the normalised texts; ``texts`` are the raw ones (the reply
-        rules read them).
+        rules read them); ``weighed``, per text, the words that raised P(critical) most.
         """
         if not len(texts):
             return []
         complaint = self.heads.complaint.probabilities(vectors)
         severity = self.heads.severity.probabilities(vectors)
         sentiment = self.heads.sentiment.probabilities(vectors)
-        urgency = self._urgency(vectors)
+        urgency = self._urgency(vectors, weighed or [()] * len(texts))
         threshold = self.heads.complaint_threshold
         out = []
         for i, text in enumerate(texts):
@@ -106,14 +112,14 @@ class Classifier:
             )
         return out
 
-    def _urgency(self, vectors: np.ndarray) -> list[ModelUrgency | None]:
+    def _urgency(self, vectors: np.ndarray, weighed: list) -> list[ModelUrgency | None]:
         if self.heads.tier is None or self.heads.harm is None or self.heads.critical is None:
             return [None] * len(vectors)
         tiers, harms = self.heads.tier.probabilities(vectors), self.heads.harm.probabilities(vectors)
         critical = self.heads.critical.probabilities(vectors)
         meta = self.heads.meta["urgency"]
         out = []
-        for tier_row, harm_row, p_critical in zip(tiers, harms, critical, strict=True):
+        for tier_row, harm_row, p_critical, words in zip(tiers, harms, critical, weighed, strict=True):
             harm = int(np.argmax(harm_row))
             out.append(ModelUrgency(
                 tiers={label: float(p) for label, p in zip(TIER_LABELS, tier_row, strict=True)},
@@ -122,6 +128,7 @@ class Classifier:
                 harm_probability=float(harm_row[harm]),
                 critical_at=float(meta["critical_at"]),
                 evidence_at=float(meta["evidence_at"]),
+                weighed=tuple(words),
             ))  # fmt: skip
         return out
 

@@ -91,17 +91,46 @@ class Encoder:
             out[idx] = self._encode_batch([texts[i] for i in idx])
         return out
 
+    def encode_explained(self, texts: list[str], directions: np.ndarray, batch_size: int = 32):
+        """``encode`` plus, for each text, its word pieces' character offsets and their exact
+        contributions to ``directions @ embedding`` (``models.attribution``): (vectors, [(offsets,
+        contributions (pieces, k))]). Costs one small matmul beside the same forward pass."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        explained: list = [None] * len(texts)
+        weights = self._torch.from_numpy(np.ascontiguousarray(directions, dtype=np.float32))
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = self._tokenize([texts[i] for i in idx], offsets=True)
+            offsets = batch.pop("offset_mapping")
+            with self._torch.inference_mode():
+                pooled, hidden, scale = self._pool_parts(batch)
+                shares = (hidden @ weights.T) * scale[:, None, None]
+            mask = batch["attention_mask"].bool()
+            for row, i in enumerate(idx):
+                keep = mask[row]
+                explained[i] = ([tuple(o) for o in offsets[row][keep].tolist()], shares[row][keep].numpy())
+            out[idx] = pooled.numpy()
+        return out, explained
+
+    def _tokenize(self, texts: list[str], offsets: bool = False):
+        return self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS,
+                              return_tensors="pt", return_offsets_mapping=offsets)  # fmt: skip
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        torch = self._torch
-        batch = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-        )
-        with torch.inference_mode():
-            return self.pool(batch).numpy()
+        with self._torch.inference_mode():
+            return self.pool(self._tokenize(texts)).numpy()
+
+    def _pool_parts(self, batch):
+        """(the pooled unit vectors, the masked token states, 1 / (tokens * |mean|) per text)."""
+        hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        hidden = hidden * mask
+        count = mask.sum(1).clamp(min=1e-9)
+        mean = hidden.sum(1) / count
+        norm = mean.norm(dim=1).clamp(min=1e-12)
+        return mean / norm[:, None], hidden, 1.0 / (count.squeeze(1) * norm)
 
     def pool(self, batch):
         """Mean of the token states under the attention mask, L2-normalised (a torch tensor)."""
-        hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return self._torch.nn.functional.normalize(pooled, dim=1)
+        return self._pool_parts(batch)[0]

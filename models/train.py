@@ -35,6 +35,7 @@ Choices, each measured in EVALUATION.md:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -193,11 +194,23 @@ def normalized(data: Labelled) -> Labelled:
     return copy
 
 
-def adapted(encoder, parts: list[Labelled], steps: int, seed: int = 0):
-    """A copy of ``encoder`` with an adapter trained on ``parts``; the passed one is untouched."""
+def adapted(encoder, parts: list[Labelled], steps: int, seed: int = 0, urgency=None):
+    """A copy of ``encoder`` with an adapter trained on ``parts`` (and the urgency rows, an
+    UrgencySet, when given); the passed one is untouched."""
     anchors = [embed_texts(encoder, p.texts) for p in parts]  # the frozen geometry to keep
+    if urgency is not None:
+        texts = [normalize(t) for t in urgency.texts]
+        urgency = adapter.UrgencyLoss(replace(urgency, texts=texts), embed_cached(encoder, texts))
     twin = encoder.copy()
-    return twin, adapter.fine_tune(twin, [normalized(p) for p in parts], anchors, steps, seed)
+    return twin, adapter.fine_tune(twin, [normalized(p) for p in parts], anchors, steps, seed, urgency=urgency)
+
+
+def _held_out_thresholds(encoder, parts, urgency, steps: int, seed: int) -> dict:
+    """The urgency thresholds from a probe: the same recipe with a fifth of the urgency rows held out
+    of the adapter and the heads, the thresholds chosen on that fifth (``urgency_train``)."""
+    fitted_rows, held = (urgency.subset(idx) for idx in urgency_train.split_held(urgency, seed))
+    probe, _ = adapted(encoder, parts, steps, seed, fitted_rows)
+    return urgency_train.held_out_thresholds(probe, fitted_rows, held, seed)
 
 
 def train(
@@ -214,9 +227,12 @@ def train(
 
     encoder = encoder or Encoder()
     fin, air = read_csv(xfincorp), read_csv(airline)
-    trained = None
+    trained, thresholds = None, None
     if adapter_steps:
-        encoder, trained = adapted(encoder, [fin, air], adapter_steps, seed)
+        urgency = urgency_train.training_set(Path(urgency_data)) if urgency_data is not None else None
+        if urgency is not None:
+            thresholds = _held_out_thresholds(encoder, [fin, air], urgency, adapter_steps, seed)
+        encoder, trained = adapted(encoder, [fin, air], adapter_steps, seed, urgency)
     fin_x, air_x = embed_texts(encoder, fin.texts), embed_texts(encoder, air.texts)
     complaint_c, c_scores = choose_complaint_c(fin_x, fin, air_x, air, seed)
     threshold, t_scores = choose_threshold(fin_x, fin, air_x, air, complaint_c, seed)
@@ -251,5 +267,5 @@ def train(
     elif stale.exists():
         stale.unlink()
     if urgency_data is not None:  # the urgency heads, on this encoder's embeddings (models.urgency_train)
-        urgency_train.train_urgency(Path(urgency_data), out_dir, encoder, seed)
+        urgency_train.train_urgency(Path(urgency_data), out_dir, encoder, seed, thresholds)
     return load_heads(out_dir)

@@ -15,7 +15,10 @@ HARMS = ("safety", "vulnerable", "security", "privacy", "money", "stranded", "ou
 DATA_DIR = Path(__file__).parent / "data"
 REAL = DATA_DIR / "urgency_real.csv"
 WRITTEN = DATA_DIR / "urgency_written.csv"
+# Every hand-written training file (URGENCY.md says who wrote which, and why).
+WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abc"))
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
+WRITTEN_TEST2 = DATA_DIR / "urgency_test2_written.csv"
 _KEY_COLUMN = {"twcs_5000.csv": "tweet_id", "airline_tweets.csv": "tweet_id", "xfincorp.csv": None}
 
 
@@ -25,13 +28,16 @@ class UrgencySet:
     tier: np.ndarray  # index into TIER_LABELS
     harm: np.ndarray  # index into HARMS
     source: str
+    # Rows that must fall in the same cross-validation fold: a hand-written post's industry (so the
+    # folds measure industries the heads have not seen), a real tweet alone.
+    groups: np.ndarray
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, idx) -> UrgencySet:
         idx = np.asarray(idx, dtype=int)
-        return UrgencySet([self.texts[i] for i in idx], self.tier[idx], self.harm[idx], self.source)
+        return UrgencySet([self.texts[i] for i in idx], self.tier[idx], self.harm[idx], self.source, self.groups[idx])
 
 
 def _labels(rows: list[dict], where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +55,12 @@ def read_written(path: Path = WRITTEN) -> UrgencySet:
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     tier, harm = _labels(rows, str(path))
-    return UrgencySet([row["text"] for row in rows], tier, harm, Path(path).stem)
+    groups = np.array([f"industry:{row['industry']}" for row in rows])
+    return UrgencySet([row["text"] for row in rows], tier, harm, Path(path).stem, groups)
+
+
+def read_written_train() -> UrgencySet:
+    return concat([read_written(path) for path in WRITTEN_TRAIN])
 
 
 def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
@@ -60,14 +71,15 @@ def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
 
 
 def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
-    """Real tweets of ``split`` (train or test): ``file,key,tier,harm,split``, texts joined from
+    """Real tweets of ``split`` (train, test or test2): ``file,key,tier,harm,split``, texts joined from
     the files under ``data_dir`` (``../shared/data``)."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row["split"] == split]
     texts_of = {file: _texts_by_key(data_dir, file) for file in {row["file"] for row in rows}}
     tier, harm = _labels(rows, str(path))
     texts = [texts_of[row["file"]][row["key"]] for row in rows]
-    return UrgencySet(texts, tier, harm, f"real-{split}")
+    groups = np.array([f"{row['file']}:{row['key']}" for row in rows])
+    return UrgencySet(texts, tier, harm, f"real-{split}", groups)
 
 
 def concat(parts: list[UrgencySet]) -> UrgencySet:
@@ -76,4 +88,5 @@ def concat(parts: list[UrgencySet]) -> UrgencySet:
         np.concatenate([p.tier for p in parts]),
         np.concatenate([p.harm for p in parts]),
         "+".join(p.source for p in parts),
+        np.concatenate([p.groups for p in parts]),
     )

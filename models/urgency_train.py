@@ -29,13 +29,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, fbeta_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
 from models.text import normalize
-from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written
+from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train
 from models.urgency_tier import model_tier
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -51,18 +51,20 @@ def _model(c: float, seed: int) -> LogisticRegression:
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3000, random_state=seed)
 
 
-def _out_of_fold(x, y, c: float, seed: int, classes: int) -> np.ndarray:
-    """Probabilities for every row from a model that did not see it (FOLDS folds)."""
+def _out_of_fold(x, y, c: float, seed: int, classes: int, groups: np.ndarray) -> np.ndarray:
+    """Probabilities for every row from a model that did not see it, nor any row of its group
+    (FOLDS folds; a hand-written post's group is its industry)."""
     proba = np.zeros((len(y), classes), dtype=np.float64)
-    for train_idx, test_idx in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y):
+    folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
+    for train_idx, test_idx in folds.split(x, y, groups):
         model = _model(c, seed).fit(x[train_idx], y[train_idx])
         proba[np.ix_(test_idx, model.classes_)] = model.predict_proba(x[test_idx])
     return proba
 
 
-def choose_c(x, y, seed: int, classes: int) -> tuple[float, dict, np.ndarray]:
+def choose_c(x, y, seed: int, classes: int, groups: np.ndarray) -> tuple[float, dict, np.ndarray]:
     """The C, its cross-validated macro-F1 per C, and the chosen C's out-of-fold probabilities."""
-    runs = {c: _out_of_fold(x, y, c, seed, classes) for c in C_GRID}
+    runs = {c: _out_of_fold(x, y, c, seed, classes, groups) for c in C_GRID}
     scores = {c: float(f1_score(y, p.argmax(axis=1), average="macro")) for c, p in runs.items()}
     best = max(scores.values())
     chosen = min(c for c, s in scores.items() if s >= best - SLACK)
@@ -100,11 +102,11 @@ def choose_thresholds(y, proba, critical, phrases) -> tuple[float, float, dict]:
     return critical_at, evidence_at, scores
 
 
-def choose_critical(x, y, tier_proba, phrases, seed: int) -> tuple[float, float, float, dict]:
+def choose_critical(x, y, tier_proba, phrases, seed: int, groups: np.ndarray) -> tuple[float, float, float, dict]:
     """The critical head's C and both thresholds: the C whose out-of-fold P(critical) scores best."""
     runs = {}
     for c in C_GRID:
-        critical = _out_of_fold(x, (y == CRITICAL).astype(int), c, seed, 2)[:, 1]
+        critical = _out_of_fold(x, (y == CRITICAL).astype(int), c, seed, 2, groups)[:, 1]
         critical_at, evidence_at, scores = choose_thresholds(y, tier_proba, critical, phrases)
         best = max((s for s in scores["evidence_at_f2"].values() if s is not None), default=0.0)
         runs[c] = (best, critical_at, evidence_at, scores)
@@ -118,7 +120,7 @@ def has_phrase(texts: list[str]) -> np.ndarray:
 
 
 def training_set(data_dir: Path) -> UrgencySet:
-    return concat([read_real(data_dir, "train"), read_written()])
+    return concat([read_real(data_dir, "train"), read_written_train()])
 
 
 def _fitted(x, y, c: float, seed: int, classes) -> LinearHead:
@@ -128,12 +130,33 @@ def _fitted(x, y, c: float, seed: int, classes) -> LinearHead:
     return LinearHead(model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
 
 
-def fit(encoder, data: UrgencySet, seed: int = 0) -> tuple[dict[str, LinearHead], dict]:
+def split_held(data: UrgencySet, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to fit, rows held out): one fold of FOLDS, grouped as the cross-validation is."""
+    folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
+    return next(folds.split(np.zeros(len(data)), data.tier, data.groups))
+
+
+def held_out_thresholds(encoder, fitted_rows: UrgencySet, held: UrgencySet, seed: int = 0) -> dict:
+    """``critical_at`` and ``evidence_at`` chosen (``choose_thresholds``) on ``held``, rows that neither
+    the heads (fitted here on ``fitted_rows``) nor ``encoder``'s adapter saw. When the adapter learned
+    from the urgency rows, cross-validated probabilities of those rows are too confident to set
+    thresholds for text no one anticipated; these are not."""
+    heads, _ = fit(encoder, fitted_rows, seed)
+    x = embed_cached(encoder, [normalize(t) for t in held.texts])
+    critical_at, evidence_at, scores = choose_thresholds(
+        held.tier, heads["tier"].probabilities(x), heads["critical"].probabilities(x), has_phrase(held.texts)
+    )
+    return {"critical_at": critical_at, "evidence_at": evidence_at, "rows": len(held), "scores": scores}
+
+
+def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None) -> tuple[dict[str, LinearHead], dict]:
+    """The heads on all of ``data``; C by grouped cross-validation, the thresholds too unless
+    ``thresholds`` (from ``held_out_thresholds``) are given."""
     x = embed_cached(encoder, [normalize(t) for t in data.texts])
-    tier_c, tier_scores, tier_proba = choose_c(x, data.tier, seed, len(TIER_LABELS))
-    harm_c, harm_scores, _ = choose_c(x, data.harm, seed, len(HARMS))
+    tier_c, tier_scores, tier_proba = choose_c(x, data.tier, seed, len(TIER_LABELS), data.groups)
+    harm_c, harm_scores, _ = choose_c(x, data.harm, seed, len(HARMS), data.groups)
     critical_c, critical_at, evidence_at, threshold_scores = choose_critical(
-        x, data.tier, tier_proba, has_phrase(data.texts), seed
+        x, data.tier, tier_proba, has_phrase(data.texts), seed, data.groups
     )
     heads = {
         "tier": _fitted(x, data.tier, tier_c, seed, TIER_LABELS),
@@ -153,16 +176,20 @@ def fit(encoder, data: UrgencySet, seed: int = 0) -> tuple[dict[str, LinearHead]
         "sources": data.source,
         "seed": seed,
     }
+    if thresholds:
+        meta.update(critical_at=thresholds["critical_at"], evidence_at=thresholds["evidence_at"],
+                    thresholds_held_out=thresholds)  # fmt: skip
     return heads, meta
 
 
-def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0) -> dict:
-    """Fit both heads on the artifact's own encoder and write them into the artifact."""
+def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
+                  thresholds: dict | None = None) -> dict:  # fmt: skip
+    """Fit the heads on the artifact's own encoder and write them into the artifact."""
     from models.classifier import build_classifier
 
     encoder = encoder or build_classifier(artifact_dir).encoder
     heads = load_heads(artifact_dir)
-    fitted, meta = fit(encoder, training_set(Path(data_dir)), seed)
+    fitted, meta = fit(encoder, training_set(Path(data_dir)), seed, thresholds)
     heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]
     heads.meta["urgency"] = meta
     heads.save(artifact_dir)

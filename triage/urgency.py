@@ -8,7 +8,8 @@ Pure (no torch): the web process imports it to explain and re-check tiers.
    (a post the heads think needs nothing is ``low`` here; whether it opens a ticket at all is
    ``needs_reply``). The harm
    behind it (safety, vulnerable person, security, privacy, money, stranded, outage, legal) is
-   named in the signals.
+   named in the signals, with the words that raised P(critical) most (``models.attribution``) when
+   the post is critical or high or has a harm.
 2. A built-in risk phrase (``models.signals``: safety risk, legal threat, fraud / account
    takeover, money taken, service down, time-critical) is evidence, not a verdict: it makes the
    post critical when P(critical) reaches the lower ``evidence_at``, and otherwise raises it to
@@ -103,6 +104,9 @@ def _base(prediction, text: str, risks: list[str], policy: UrgencyConfig) -> tup
     signals = list(risks)
     if urgency.harm != "none":
         signals.insert(0, f"harm: {urgency.harm} {urgency.harm_probability:.2f}")
+    weighed = getattr(urgency, "weighed", ())
+    if weighed and (urgency.harm != "none" or tier in ("critical", "high")):
+        signals.insert(1 if urgency.harm != "none" else 0, "weighed most: " + " / ".join(weighed))
     return tier, signals
 
 
