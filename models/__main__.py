@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         "--adapter-steps", type=int, default=None, metavar="N",
         help="batches of adapter (LoRA) training before the heads; 0 keeps the frozen encoder",
     )
+    train.add_argument("--adapter-urgency", action="store_true",
+                       help="the adapter also learns the urgency rows (EVALUATION.md: better urgency, worse incidents)")
     urgency = commands.add_parser("train-urgency", help="fit the urgency heads into the artifact")
     urgency.add_argument("--data", type=Path, required=True, help="../shared/data (the real tweets' texts)")
     urgency.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
@@ -87,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
-    urgency_report.add_argument("--baseline", type=Path, help="an earlier artifact, scored alongside")
+    urgency_report.add_argument("--baseline", type=Path, action="append", default=[],
+                                help="another artifact, scored alongside (repeatable)")
     report = commands.add_parser("report", help="regenerate EVALUATION.md")
     report.add_argument("--xfincorp", required=True)
     report.add_argument("--airline", required=True)
@@ -95,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--compare-encoder", action="append", default=[], metavar="DIR")
     report.add_argument("--seed", type=int, default=0)
     report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
-    report.add_argument("--urgency-baseline", type=Path, help="an earlier artifact, scored alongside on urgency")
+    report.add_argument("--urgency-baseline", type=Path, action="append", default=[],
+                        help="another artifact, scored alongside on urgency (repeatable)")
     return parser
 
 
@@ -117,6 +121,7 @@ def main(argv=None) -> int:
         heads = train_heads(
             args.xfincorp, args.airline, args.labels_db, args.seed, args.out, adapter_steps=steps,
             urgency_data=Path(args.xfincorp).parent,  # the urgency heads read the same folder
+            adapter_urgency=args.adapter_urgency,
         )
         print(json.dumps(heads.meta, indent=2, sort_keys=True))
         print(f"wrote {args.out}")

@@ -44,7 +44,7 @@ def _adapter_line(trained: dict | None) -> str:
     )
 
 
-def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None, *, decide, urgency_baseline=None) -> None:
+def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None, *, decide, urgency_baseline=()) -> None:
     from models.classifier import build_classifier
 
     fin, air = read_csv(xfincorp), read_csv(airline)

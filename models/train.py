@@ -222,14 +222,19 @@ def train(
     encoder=None,
     adapter_steps: int = adapter.STEPS,
     urgency_data: Path | None = None,
+    adapter_urgency: bool = False,
 ) -> Heads:
+    """``adapter_urgency``: the adapter also learns the urgency rows (``models.adapter.UrgencyLoss``),
+    and the urgency thresholds come from a held-out probe (``_held_out_thresholds``). Measured in
+    EVALUATION.md: urgency improves, and incident detection loses (the embedding draws posts of one
+    urgency together whatever their subject), so the shipped model is trained without it."""
     from models.encoder import ENCODER_NAME, Encoder
 
     encoder = encoder or Encoder()
     fin, air = read_csv(xfincorp), read_csv(airline)
     trained, thresholds = None, None
     if adapter_steps:
-        urgency = urgency_train.training_set(Path(urgency_data)) if urgency_data is not None else None
+        urgency = urgency_train.training_set(Path(urgency_data)) if urgency_data and adapter_urgency else None
         if urgency is not None:
             thresholds = _held_out_thresholds(encoder, [fin, air], urgency, adapter_steps, seed)
         encoder, trained = adapted(encoder, [fin, air], adapter_steps, seed, urgency)

@@ -94,6 +94,23 @@ def _fraction(value) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
+# A record, not a measurement: what each model version scored when it was scored, and what had seen what.
+HISTORY = """History of the urgency figures:
+1. 2026-12-05, `9d106573`: built and scored on the first two test sets (three scorings in all, so
+   those sets are no longer clean; figures in the rows marked "seen before").
+2. 2026-12-06, the fresh sets labelled (300 real tweets, 300 hand-written posts), then `9d106573`
+   scored on them once, before any new training: hand-written 2 tier accuracy 0.69, critical
+   recall 0.88, precision 0.72, 6 low/none called critical (26 high ones too), 5 left silent;
+   real test2 0.58, 3 of 6 critical found, 13 called critical, 20 left silent.
+3. 2026-12-06, this version: the adapter learns urgency, 640 more hand-written training posts,
+   thresholds from the held-out probe fold; scored on all four sets once (the table above).
+   One decision was informed by step 2 as well as by the training rows' cross-validation: both
+   showed high posts called critical, and the 240 boundary posts of `urgency_written_more_c.csv`
+   (high and normal posts that sound alarming) were commissioned after seeing both. No weight, C,
+   threshold, cue or label was chosen on a test set. The next model version needs another fresh
+   set: these two have now been scored twice and their errors read."""
+
+
 def _intro(version: str, meta: dict) -> list[str]:
     held = meta.get("thresholds_held_out")
     chosen = (f"on a held-out fifth of the training rows ({held['rows']} rows, grouped by industry) that "
@@ -157,7 +174,7 @@ def section(results: list, version: str, meta: dict, earlier: list | None = None
                   "`normal`, while critical posts come from every level, and many level-1 complaints need "
                   "no reply at all. Severity stays a signal; it does not set the tier.", ""]  # fmt: skip
         lines += _confusion(severity, ("0", "1", "2", "3", "4"), TIER_LABELS, "severity")
-    lines += ["", SECTION_END]
+    lines += ["", HISTORY, "", SECTION_END]
     return "\n".join(lines)
 
 
@@ -169,8 +186,8 @@ def write_section(path: Path, text: str) -> None:
     path.write_text(updated.rstrip() + "\n")
 
 
-def report(data_dir: Path, out: Path, decide, clf=None, baseline: Path | None = None) -> str:
-    """Score the shipped model (and the artifact at ``baseline``, an earlier model, for comparison),
+def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = ()) -> str:
+    """Score the shipped model (and the artifacts at ``baseline``, other models, for comparison),
     its predictions decided by ``decide`` (``triage.urgency.decide``)."""
     from models.classifier import build_classifier, load_classifier
 
@@ -178,10 +195,10 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: Path | None = 
     sets = test_sets(data_dir)
     results = [(name, scores(data, decided_tiers(clf, data.texts, decide))) for name, data in sets]
     earlier = []
-    if baseline is not None:
-        old = build_classifier(baseline)
-        earlier = [(name, old.model_version, scores(data, decided_tiers(old, data.texts, decide)))
-                   for name, data in sets]  # fmt: skip
+    for path in baseline:
+        other = build_classifier(path)
+        earlier += [(name, other.model_version, scores(data, decided_tiers(other, data.texts, decide)))
+                    for name, data in sets]  # fmt: skip
     severity = severity_against_tier(data_dir)
     text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity)
     write_section(out, text)
