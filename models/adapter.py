@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.adapter_batches import batch, class_weights, urgency_meta
+
 RANK = 8
 ALPHA = 16
 STEPS = 600  # batches of BATCH_SIZE: about 1.5 passes over xfincorp, 0.65 over airline
@@ -38,13 +40,6 @@ SEVERITY_WEIGHT = 0.5
 # gain out of domain (twcs complaint macro-F1 0.879 without it, 0.865 with it).
 SIMILARITY_WEIGHT = 10.0
 BATCH_SIZE = 32
-# With urgency data (``models.urgency_train.training_set``), each batch also holds this many of its
-# rows, scored for tier (5 classes), critical or not, and harm (HARM_WEIGHT), classes balanced.
-# Measured on a held-out fifth of the urgency training rows (grouped by industry; linear heads
-# refitted on the rest): critical ROC AUC 0.931 -> 0.964, average precision 0.76 -> 0.90, tier
-# accuracy 0.62 -> 0.70, against the adapter trained on complaints alone.
-URGENCY_ROWS = 16
-HARM_WEIGHT = 0.5
 # Training reads at most this many word pieces per tweet (inference reads 128): 64 cover 98% of
 # both training sets and halve the cost of the longest batches.
 TRAIN_TOKENS = 64
@@ -151,14 +146,6 @@ def load(directory: Path) -> dict[str, np.ndarray]:
     return load_file(str(Path(directory) / ADAPTER_FILE))
 
 
-def _class_weights(labels: np.ndarray, classes: int):
-    import torch
-
-    counts = np.bincount(labels, minlength=classes).astype(np.float64)
-    counts[counts == 0] = 1.0
-    return torch.tensor(len(labels) / (classes * counts), dtype=torch.float32)
-
-
 def _add_label_losses(loss, embedded, parts, rows, heads, complaint_weights, severity_weights):
     """``loss`` plus complaint cross-entropy per part (each part counts the same) and severity
     on rated rows, added in that order (the order the shipped adapter was trained with)."""
@@ -199,42 +186,11 @@ def _optimizer(wrapped: dict, heads, steps: int):
     return optimizer, schedule
 
 
-class UrgencyLoss:
-    """The urgency terms of a batch: ``data`` an UrgencySet (texts normalised), ``anchors`` the frozen
-    encoder's embeddings of its texts."""
-
-    def __init__(self, data, anchors: np.ndarray):
-        import torch
-
-        self.data, self.anchors = data, anchors
-        self.critical = (data.tier == 0).astype(np.int64)
-        self.heads = torch.nn.Linear(anchors.shape[1], 5), torch.nn.Linear(anchors.shape[1], 2), \
-            torch.nn.Linear(anchors.shape[1], 9)  # fmt: skip
-        self.weights = _class_weights(data.tier, 5), _class_weights(self.critical, 2), _class_weights(data.harm, 9)
-
-    def draw(self, rng) -> np.ndarray:
-        return rng.choice(len(self.data), min(URGENCY_ROWS, len(self.data)), replace=False)
-
-    def __call__(self, embedded, chosen):
-        import torch
-        from torch.nn.functional import cross_entropy
-
-        tier, critical, harm = self.heads
-        labels = self.data.tier, self.critical, self.data.harm
-        targets = [torch.from_numpy(a[chosen].astype(np.int64)) for a in labels]
-        return (cross_entropy(tier(embedded), targets[0], weight=self.weights[0])
-                + cross_entropy(critical(embedded), targets[1], weight=self.weights[1])
-                + HARM_WEIGHT * cross_entropy(harm(embedded), targets[2], weight=self.weights[2]))  # fmt: skip
-
-
 def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_progress, urgency=None) -> dict:
-    """Adapt ``encoder`` in place on ``parts`` (Labelled, texts already normalised).
-
-    ``anchors`` holds the frozen encoder's embeddings of each part's texts. Each batch draws
-    BATCH_SIZE // len(parts) rows of every part (with complaint labels); rows rated 1-4 also
-    train the severity head; with ``urgency`` (an UrgencyLoss), URGENCY_ROWS of its rows train the
-    urgency terms. Returns the matrices (merged into the encoder already, whose ``adapter`` then
-    names them) and what training measured."""
+    """Adapt ``encoder`` in place on ``parts`` (Labelled, texts normalised); ``anchors``: the frozen
+    encoder's embeddings of each part's texts. Each batch draws BATCH_SIZE // len(parts) rows of every
+    part (rows rated 1-4 also train severity) and, with ``urgency`` (``models.adapter_batches``), its
+    rows. Returns the matrices (merged into the encoder, whose ``adapter`` names them) and meta."""
     import torch
 
     torch.manual_seed(seed)
@@ -244,22 +200,18 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
     heads = torch.nn.Linear(encoder.dim, 2), torch.nn.Linear(encoder.dim, 4)  # complaint, severity 1-4
     optimizer, schedule = _optimizer(wrapped, heads + (urgency.heads if urgency else ()), steps)
     pools = [np.flatnonzero(p.complaint >= 0) for p in parts]
-    complaint_weights = [_class_weights(p.complaint[idx], 2) for p, idx in zip(parts, pools, strict=True)]
+    complaint_weights = [class_weights(p.complaint[idx], 2) for p, idx in zip(parts, pools, strict=True)]
     rated = np.concatenate([p.severity[p.severity >= 1] for p in parts])
-    severity_weights = _class_weights(rated - 1, 4) if len(rated) else None
+    severity_weights = class_weights(rated - 1, 4) if len(rated) else None
     per_part = max(1, BATCH_SIZE // len(parts))
     started, losses = time.perf_counter(), []
     model.train()
     for step in range(steps):
         rows = [rng.choice(idx, min(per_part, len(idx)), replace=False) for idx in pools]
-        texts = [parts[i].texts[j] for i, chosen in enumerate(rows) for j in chosen]
-        frozen = [a[chosen] for a, chosen in zip(anchors, rows, strict=True)]
-        extra = urgency.draw(rng) if urgency else np.zeros(0, dtype=int)
-        texts += [urgency.data.texts[j] for j in extra] if urgency else []
-        frozen += [urgency.anchors[extra]] if urgency else []
+        texts, frozen, extra = batch(parts, anchors, rows, urgency, rng)
         unit = encoder.pool(tokenizer(texts, padding=True, truncation=True,
                                       max_length=TRAIN_TOKENS, return_tensors="pt"))
-        frozen = torch.from_numpy(np.vstack(frozen))
+        frozen = torch.from_numpy(frozen)
         loss = SIMILARITY_WEIGHT * torch.mean((unit @ unit.T - frozen @ frozen.T) ** 2)
         loss = _add_label_losses(
             loss, unit * LOGIT_SCALE, parts, rows, heads, complaint_weights, severity_weights
@@ -289,8 +241,7 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
             "severity_weight": SEVERITY_WEIGHT,
             "similarity_weight": SIMILARITY_WEIGHT,
             "train_tokens": TRAIN_TOKENS,
-            "urgency_rows": {"per_batch": URGENCY_ROWS, "total": len(urgency.data), "harm_weight": HARM_WEIGHT}
-            if urgency else None,
+            "urgency_rows": urgency_meta(urgency),
             "train_seconds": round(time.perf_counter() - started),
             "final_loss": round(float(np.mean(losses[-100:])), 4) if losses else None,
         },

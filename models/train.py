@@ -44,6 +44,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from models import adapter, urgency_train
+from models.adapter_batches import UrgencyLoss
 from models.datasets import UNKNOWN, Labelled, concat, embed_cached, read_csv
 from models.heads import ARTIFACT_DIR, HEAD_CLASSES, Heads, LinearHead, load_heads
 from models.text import NORMALIZATION, normalize
@@ -200,7 +201,7 @@ def adapted(encoder, parts: list[Labelled], steps: int, seed: int = 0, urgency=N
     anchors = [embed_texts(encoder, p.texts) for p in parts]  # the frozen geometry to keep
     if urgency is not None:
         texts = [normalize(t) for t in urgency.texts]
-        urgency = adapter.UrgencyLoss(replace(urgency, texts=texts), embed_cached(encoder, texts))
+        urgency = UrgencyLoss(replace(urgency, texts=texts), embed_cached(encoder, texts))
     twin = encoder.copy()
     return twin, adapter.fine_tune(twin, [normalized(p) for p in parts], anchors, steps, seed, urgency=urgency)
 
@@ -224,10 +225,8 @@ def train(
     urgency_data: Path | None = None,
     adapter_urgency: bool = False,
 ) -> Heads:
-    """``adapter_urgency``: the adapter also learns the urgency rows (``models.adapter.UrgencyLoss``),
-    and the urgency thresholds come from a held-out probe (``_held_out_thresholds``). Measured in
-    EVALUATION.md: urgency improves, and incident detection loses (the embedding draws posts of one
-    urgency together whatever their subject), so the shipped model is trained without it."""
+    """``adapter_urgency``: the adapter also learns the urgency rows, thresholds from a held-out probe
+    (EVALUATION.md: urgency gains, incidents lose; not shipped)."""
     from models.encoder import ENCODER_NAME, Encoder
 
     encoder = encoder or Encoder()

@@ -21,9 +21,9 @@ FIXTURE = [COMPLAINT, PRAISE, QUESTION, ""]
 # artifact's hash; re-measure these then (python -c "from models.classifier import ...") and
 # update them together with SHIPPED_VERSION (a change to models/severity_cues.py bumps its VERSION
 # and so SHIPPED_VERSION too), after checking that the answers are still sensible.
-SHIPPED_VERSION = "minilm-l6-v2+heads-2b16f873+cues-v1"
+SHIPPED_VERSION = "minilm-l6-v2+heads-9d106573+cues-v1"
 # The complaint's severity is 3 (accusation) from its wording, "you charged".
-STABLE = {COMPLAINT: (0.9817, 3), PRAISE: (0.0376, 0), QUESTION: (0.2097, 0)}
+STABLE = {COMPLAINT: (0.9646, 3), PRAISE: (0.0396, 0), QUESTION: (0.3172, 0)}
 
 
 def _refuse_network(*args, **kwargs):
@@ -147,9 +147,7 @@ def test_cli_classify_round_trips_json_lines():
     lines = [
         json.dumps({"id": "a", "text": COMPLAINT}),
         "not json",
-        # An account taken over (URGENCY.md: security, critical). The bare "my account was hacked"
-        # sits at the boundary (P(critical) 0.35, the least a risk phrase needs to confirm it).
-        json.dumps({"id": "c", "text": "@acme my account was hacked and they changed my email and password"}),
+        json.dumps({"id": "c", "text": "@acme my account was hacked"}),
         json.dumps({"id": "d"}),
         json.dumps({"id": "e", "text": PRAISE}),
     ]

@@ -22,7 +22,8 @@ def test_the_held_out_fold_keeps_each_industry_on_one_side(written):
 
 
 def test_the_adapter_learns_urgency_rows_beside_complaints(written):
-    from models.adapter import UrgencyLoss, fine_tune
+    from models.adapter import fine_tune
+    from models.adapter_batches import UrgencyLoss
     from models.classifier import load_classifier
     from models.datasets import Labelled
 
