@@ -23,7 +23,8 @@ _WORD_PIECE = re.compile(r"[\w'’]+", re.UNICODE)
 _FUNCTION_WORDS = frozenset(
     "a an the and or but if so of to in on at by for with from as is are was were be been am i me my "
     "we our us you your it its this that these those he she his her they them their do does did "
-    "has have had not no just what when how who which".split()
+    "has have had not no just what when how who which into onto over under up down out off about after "
+    "before then than there here all any some very too also can could would should will still now".split()
 )
 
 
