@@ -9,7 +9,8 @@ training rows only (the real tweets' ``train`` split and the hand-written traini
   ranks critical posts better than the tier head's P(critical) (cross-validated ROC AUC 0.95
   against a tier head whose P(critical) rarely passes 0.5); the tier head orders the rest.
 - C for the tier and harm heads: the lowest on the grid within SLACK of the best 5-fold
-  cross-validated macro-F1 (stronger regularisation for text no one anticipated). For the
+  cross-validated macro-F1 (stronger regularisation for text no one anticipated; folds grouped,
+  a hand-written post's fold holding its whole industry). For the
   critical head: the C whose out-of-fold probabilities give the best ``critical_at`` score.
 - ``critical_at``: a post is critical when P(critical) reaches it, whatever the tier head says.
   Chosen on the out-of-fold probabilities: the threshold with the best F2 on critical (recall

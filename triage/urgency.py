@@ -104,7 +104,7 @@ def _base(prediction, text: str, risks: list[str], policy: UrgencyConfig) -> tup
     signals = list(risks)
     if urgency.harm != "none":
         signals.insert(0, f"harm: {urgency.harm} {urgency.harm_probability:.2f}")
-    weighed = getattr(urgency, "weighed", ())
+    weighed = urgency.weighed
     if weighed and (urgency.harm != "none" or tier in ("critical", "high")):
         signals.insert(1 if urgency.harm != "none" else 0, "weighed most: " + " / ".join(weighed))
     return tier, signals
