@@ -23,6 +23,7 @@ from models.urgency_data import (
     TIER_LABELS,
     WRITTEN_TEST,
     WRITTEN_TEST2,
+    WRITTEN_TEST3,
     UrgencySet,
     read_real,
     read_written,
@@ -63,12 +64,15 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (name, reader): the fresh sets first. "test2" and the second hand-written set were labelled after
-# the first urgency models and before any model was scored on them; the first two were scored on
-# three times while earlier versions were built, so they are shown, but are no longer clean.
+# (name, reader): the fresh sets first. "test3" and the third hand-written set were labelled on
+# 2026-12-06 before any model was scored on them; the "test2" pair were fresh for the versions of
+# 2026-12-06's first session and were scored three times then; the first two were scored on three
+# times while the first versions were built. All are shown; only the fresh pair is clean.
 TEST_SETS = (
-    ("real tweets, test2 split (fresh)", lambda data_dir: read_real(data_dir, "test2")),
-    ("hand-written test posts 2 (fresh)", lambda data_dir: read_written(WRITTEN_TEST2)),
+    ("real tweets, test3 split (fresh)", lambda data_dir: read_real(data_dir, "test3")),
+    ("hand-written test posts 3 (fresh)", lambda data_dir: read_written(WRITTEN_TEST3)),
+    ("real tweets, test2 split (seen before)", lambda data_dir: read_real(data_dir, "test2")),
+    ("hand-written test posts 2 (seen before)", lambda data_dir: read_written(WRITTEN_TEST2)),
     ("real tweets, test split (seen before)", lambda data_dir: read_real(data_dir, "test")),
     ("hand-written test posts (seen before)", lambda data_dir: read_written(WRITTEN_TEST)),
 )
