@@ -82,10 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--adapter-urgency", action="store_true",
                        help="the adapter also learns the urgency rows (EVALUATION.md: better urgency, worse incidents)")
+    train.add_argument("--no-urgency-branch", action="store_true",
+                       help="the urgency heads read the shipped embedding, without their own last block")
     urgency = commands.add_parser("train-urgency", help="fit the urgency heads into the artifact")
     urgency.add_argument("--data", type=Path, required=True, help="../shared/data (the real tweets' texts)")
     urgency.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
     urgency.add_argument("--seed", type=int, default=0)
+    urgency.add_argument("--branch", action="store_true",
+                         help="also train the urgency branch (a second last block the urgency heads read)")
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
@@ -121,14 +125,15 @@ def main(argv=None) -> int:
         heads = train_heads(
             args.xfincorp, args.airline, args.labels_db, args.seed, args.out, adapter_steps=steps,
             urgency_data=Path(args.xfincorp).parent,  # the urgency heads read the same folder
-            adapter_urgency=args.adapter_urgency,
+            adapter_urgency=args.adapter_urgency, urgency_branch=not args.no_urgency_branch,
         )
         print(json.dumps(heads.meta, indent=2, sort_keys=True))
         print(f"wrote {args.out}")
     elif args.command == "train-urgency":
         from models.urgency_train import train_urgency
 
-        print(json.dumps(train_urgency(args.data, args.artifact, seed=args.seed), indent=2, sort_keys=True))
+        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch)
+        print(json.dumps(meta, indent=2, sort_keys=True))
         print(f"wrote {args.artifact}")
     elif args.command == "urgency-report":
         from models.urgency_eval import report as urgency_report

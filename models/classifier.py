@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models import adapter, severity_cues
+from models import adapter, severity_cues, urgency_branch
 from models.attribution import weighed_most, word_scores
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.language import unscored_words
@@ -72,23 +72,24 @@ class Classifier:
         size = batch_size or self.batch_size
         if self.heads.critical is None:
             return self.predict_vectors(self.encoder.encode(read, batch_size=size), texts)
-        vectors, explained = self.encoder.encode_explained(read, self.heads.critical.weight[:1], size)
+        vectors, urgent, explained = self.encoder.encode_explained(read, self.heads.critical.weight[:1], size)
         weighed = [weighed_most(word_scores(r, offsets, shares[:, 0])) for r, (offsets, shares)
                    in zip(read, explained, strict=True)]  # fmt: skip
-        return self.predict_vectors(vectors, texts, weighed)
+        return self.predict_vectors(vectors, texts, weighed, urgent)
 
-    def predict_vectors(self, vectors: np.ndarray, texts: list[str], weighed=None) -> list[Prediction]:
+    def predict_vectors(self, vectors: np.ndarray, texts: list[str], weighed=None, urgent=None) -> list[Prediction]:
         """Heads only, for embeddings already computed (evaluation reuses cached ones).
 
         ``vectors`` are embeddings of the normalised texts; ``texts`` are the raw ones (the reply
-        rules read them); ``weighed``, per text, the words that raised P(critical) most.
+        rules read them); ``weighed``, per text, the words that raised P(critical) most; ``urgent``
+        the urgency embeddings (``Encoder.encode_urgency``), where they differ from ``vectors``.
         """
         if not len(texts):
             return []
         complaint = self.heads.complaint.probabilities(vectors)
         severity = self.heads.severity.probabilities(vectors)
         sentiment = self.heads.sentiment.probabilities(vectors)
-        urgency = self._urgency(vectors, weighed or [()] * len(texts))
+        urgency = self._urgency(vectors if urgent is None else urgent, weighed or [()] * len(texts))
         threshold = self.heads.complaint_threshold
         out = []
         for i, text in enumerate(texts):
@@ -133,8 +134,9 @@ class Classifier:
         return out
 
 
-def build_classifier(artifact_dir: Path | None = None, threads: int | None = None) -> Classifier:
-    """Uncached constructor, for evaluating an artifact other than the shipped one."""
+def build_classifier(artifact_dir: Path | None = None, threads: int | None = None, branch: bool = True) -> Classifier:
+    """Uncached constructor, for evaluating an artifact other than the shipped one (``branch=False``:
+    without the urgency branch, for training a new one on the same encoder)."""
     from models.encoder import ENCODER_NAME, Encoder
 
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
@@ -145,6 +147,10 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
         encoder.adapt(adapter.load(artifact_dir))
         if encoder.adapter != trained["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the adapter file is not the one the heads were fitted on")
+    if branch and (fitted := heads.meta.get("urgency", {}).get("branch")):
+        encoder.fork(urgency_branch.load(artifact_dir))
+        if encoder.branch != fitted["fingerprint"]:
+            raise ValueError(f"{artifact_dir}: the urgency branch file is not the one the heads were fitted on")
     return Classifier(encoder, heads, version)
 
 

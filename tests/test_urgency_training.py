@@ -27,7 +27,7 @@ def test_the_adapter_learns_urgency_rows_beside_complaints(written):
     from models.classifier import load_classifier
     from models.datasets import Labelled
 
-    encoder = load_classifier().encoder.copy()
+    encoder = load_classifier().encoder.copy(branch=False)
     rows = written.subset(np.arange(0, len(written), 40))
     anchors = encoder.encode(rows.texts)
     complaints = Labelled(texts=rows.texts, complaint=(rows.tier <= 2).astype(int),

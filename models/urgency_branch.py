@@ -1,0 +1,181 @@
+"""The urgency branch: a second copy of the encoder's last transformer block, tuned on the urgency rows.
+
+The encoder's first five blocks run once; the last block runs twice on their output, as shipped
+(complaint, severity and the incident clustering read that embedding, unchanged to the bit) and
+as the branch, whose mean-pooled embedding only the urgency heads read. An adapter that learned
+urgency in every block drew posts of one urgency together whatever their subject and broke
+incident grouping (EVALUATION.md, ``2b16f873``); the branch cannot, and costs one block of six.
+
+Training is cheap: the inputs of the last block are computed once per text (``capture``), so a
+step runs one block. The branch learns low-rank updates (``models.adapter``'s LoRALinear) of the
+block's six linear layers, with the tier, critical and harm losses (``UrgencyLoss``) and a term that
+keeps the batch's pairwise similarities near the shipped embedding's (SIMILARITY_WEIGHT). The
+artifact is those matrices (``BRANCH_FILE``); loading merges them into a copy of the block.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models import adapter
+from models.adapter_batches import UrgencyLoss
+
+RANK = 8
+ALPHA = 16
+STEPS = 1500
+BATCH_SIZE = 32
+LEARNING_RATE = 1e-3
+SIMILARITY_WEIGHT = 2.0
+BRANCH_FILE = "urgency_branch.safetensors"
+
+
+def _fork_class():
+    import torch
+
+    class Fork(torch.nn.Module):
+        """Stands in for the last block: its output holds the shipped block's states and the branch's
+        on the same input, side by side (2 x dim per word piece; ``Encoder`` splits them)."""
+
+        def __init__(self, base, branch):
+            super().__init__()
+            self.base, self.branch = base, branch
+
+        def forward(self, hidden, *args, **kwargs):
+            return torch.cat((self.base(hidden, *args, **kwargs), self.branch(hidden, *args, **kwargs)), dim=-1)
+
+    return Fork
+
+
+def last_block(model):
+    """The encoder's own last block (under a Fork, if one is installed)."""
+    last = model.encoder.layer[-1]
+    return getattr(last, "base", last)
+
+
+def branch_layer(model, tensors: dict[str, np.ndarray] | None):
+    """A copy of ``model``'s last block with the branch's matrices merged in."""
+    import torch
+
+    layer = copy.deepcopy(last_block(model))
+    with torch.no_grad():
+        for key in tensors or {}:
+            if key.endswith(".a"):
+                parent, leaf = adapter._parent(layer, key[: -len(".a")])
+                a, b = torch.from_numpy(tensors[key]), torch.from_numpy(tensors[key[:-2] + ".b"])
+                getattr(parent, leaf).weight += (ALPHA / a.shape[0]) * (b @ a)
+    return layer.eval()
+
+
+def install(model, tensors: dict[str, np.ndarray]) -> None:
+    """Replace ``model``'s last block by a Fork of it and the branch. BERT's pooler (a dense layer on
+    the first word piece, which nothing here reads) would fail on the doubled width: it goes."""
+    model.encoder.layer[-1] = _fork_class()(model.encoder.layer[-1], branch_layer(model, tensors))
+    model.pooler = None
+
+
+def save(tensors: dict[str, np.ndarray], directory: Path) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
+              str(Path(directory) / BRANCH_FILE))
+
+
+def load(directory: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return load_file(str(Path(directory) / BRANCH_FILE))
+
+
+def capture(encoder, texts: list[str], tokens: int, batch_size: int = 64) -> list[np.ndarray]:
+    """For each text, the last block's input (word pieces x dim), read from the shipped encoder."""
+    import torch
+
+    seen = {}
+    keep = lambda _module, args: seen.__setitem__("hidden", args[0])  # noqa: E731
+    hook = encoder.model.encoder.layer[-1].register_forward_pre_hook(keep)
+    out: list = [None] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    try:
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = encoder.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                      max_length=tokens, return_tensors="pt")  # fmt: skip
+            with torch.inference_mode():
+                encoder.model(**batch)
+            lengths = batch["attention_mask"].sum(1).tolist()
+            for row, i in enumerate(idx):
+                out[i] = seen["hidden"][row, : lengths[row]].numpy().copy()
+    finally:
+        hook.remove()
+    return out
+
+
+def _run(layer, config, states: list[np.ndarray]):
+    """The block on a padded batch of captured inputs; (pooled unit vectors, token states, mask)."""
+    import torch
+    from transformers.masking_utils import create_bidirectional_mask
+
+    width = max(len(s) for s in states)
+    hidden = torch.zeros(len(states), width, states[0].shape[1])
+    mask = torch.zeros(len(states), width, dtype=torch.long)
+    for row, s in enumerate(states):
+        hidden[row, : len(s)] = torch.from_numpy(s)
+        mask[row, : len(s)] = 1
+    full = create_bidirectional_mask(config=config, inputs_embeds=hidden, attention_mask=mask)
+    out = layer(hidden, full) * mask.unsqueeze(-1)
+    mean = out.sum(1) / mask.sum(1, keepdim=True)
+    return mean / mean.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+
+def _lora_copy(model):
+    """A trainable copy of the last block: its weights frozen, low-rank updates on TARGETS."""
+    layer = copy.deepcopy(last_block(model))
+    for parameter in layer.parameters():
+        parameter.requires_grad_(False)
+    lora_linear, wrapped = adapter._modules(), {}
+    for target in adapter.TARGETS:
+        parent, leaf = adapter._parent(layer, target)
+        wrapped[target] = lora_linear(getattr(parent, leaf), RANK, ALPHA)
+        setattr(parent, leaf, wrapped[target])
+    return layer, wrapped
+
+
+def train(encoder, data, states: list[np.ndarray], anchors: np.ndarray, steps: int = STEPS, seed: int = 0,
+          log=print) -> dict:  # fmt: skip
+    """Fit the branch on ``data`` (an UrgencySet, texts normalised) from its captured ``states`` and
+    the shipped embeddings ``anchors``; returns {"tensors", "meta"}."""
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    layer, wrapped = _lora_copy(encoder.model)
+    loss_fn = UrgencyLoss(data, anchors)
+    parameters = [p for w in wrapped.values() for p in (w.a, w.b)] + [p for h in loss_fn.heads for p in h.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
+    layer.train()
+    started, losses = time.perf_counter(), []
+    for step in range(steps):
+        chosen = rng.choice(len(data), min(BATCH_SIZE, len(data)), replace=False)
+        unit = _run(layer, encoder.model.config, [states[i] for i in chosen])
+        frozen = torch.from_numpy(anchors[chosen])
+        loss = SIMILARITY_WEIGHT * torch.mean((unit @ unit.T - frozen @ frozen.T) ** 2)
+        loss = loss + loss_fn(unit * adapter.LOGIT_SCALE, chosen)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        losses.append(float(loss.detach()))
+        if log and (step + 1) % 250 == 0:
+            log(f"branch step {step + 1}/{steps}: loss {np.mean(losses[-250:]):.3f}, "
+                f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    tensors = {f"{t}.{m}": getattr(w, m).detach().numpy().copy() for t, w in wrapped.items() for m in ("a", "b")}
+    meta = {"file": BRANCH_FILE, "fingerprint": adapter.fingerprint(tensors), "rank": RANK, "alpha": ALPHA,
+            "steps": steps, "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE,
+            "similarity_weight": SIMILARITY_WEIGHT, "rows": len(data), "seed": seed,
+            "train_seconds": round(time.perf_counter() - started)}  # fmt: skip
+    return {"tensors": tensors, "meta": meta}
