@@ -20,6 +20,7 @@ WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for pa
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 WRITTEN_TEST2 = DATA_DIR / "urgency_test2_written.csv"
 WRITTEN_TEST3 = DATA_DIR / "urgency_test3_written.csv"
+WRITTEN_TEST4 = DATA_DIR / "urgency_test4_written.csv"
 _KEY_COLUMN = {"twcs_5000.csv": "tweet_id", "airline_tweets.csv": "tweet_id", "xfincorp.csv": None}
 
 
@@ -72,7 +73,7 @@ def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
 
 
 def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
-    """Real tweets of ``split`` (train, test, test2 or test3): ``file,key,tier,harm,split``, texts joined from
+    """Real tweets of ``split`` (train, test, test2, test3 or test4): ``file,key,tier,harm,split``, texts joined from
     the files under ``data_dir`` (``../shared/data``)."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row["split"] == split]

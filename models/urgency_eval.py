@@ -24,6 +24,7 @@ from models.urgency_data import (
     WRITTEN_TEST,
     WRITTEN_TEST2,
     WRITTEN_TEST3,
+    WRITTEN_TEST4,
     UrgencySet,
     read_real,
     read_written,
@@ -64,13 +65,14 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (name, reader): the fresh sets first. "test3" and the third hand-written set were labelled on
-# 2026-12-06 before any model was scored on them; the "test2" pair were fresh for the versions of
-# 2026-12-06's first session and were scored three times then; the first two were scored on three
-# times while the first versions were built. All are shown; only the fresh pair is clean.
+# (name, reader): the fresh sets first. "test4" and the fourth hand-written set were committed before
+# any model was scored on them. Each earlier pair was fresh for some versions and is now "seen
+# before" (the history in the section says which); all are shown, only the fresh pair is clean.
 TEST_SETS = (
-    ("real tweets, test3 split (fresh)", lambda data_dir: read_real(data_dir, "test3")),
-    ("hand-written test posts 3 (fresh)", lambda data_dir: read_written(WRITTEN_TEST3)),
+    ("real tweets, test4 split (fresh)", lambda data_dir: read_real(data_dir, "test4")),
+    ("hand-written test posts 4 (fresh)", lambda data_dir: read_written(WRITTEN_TEST4)),
+    ("real tweets, test3 split (seen before)", lambda data_dir: read_real(data_dir, "test3")),
+    ("hand-written test posts 3 (seen before)", lambda data_dir: read_written(WRITTEN_TEST3)),
     ("real tweets, test2 split (seen before)", lambda data_dir: read_real(data_dir, "test2")),
     ("hand-written test posts 2 (seen before)", lambda data_dir: read_written(WRITTEN_TEST2)),
     ("real tweets, test split (seen before)", lambda data_dir: read_real(data_dir, "test")),
