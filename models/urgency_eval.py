@@ -102,13 +102,13 @@ def _fraction(value) -> str:
 
 # A record, not a measurement: what each model version scored when it was scored, and what had seen what.
 HISTORY = """History of the urgency figures (the table above repeats each scoring; the models are deterministic):
-1. 2026-12-05, `9d106573` (shipped): built, and scored on the first two test sets three times in
-   all, so those sets are no longer clean (rows marked "seen before").
-2. 2026-12-06, the fresh sets labelled (300 real tweets, 300 hand-written posts); `9d106573` scored
-   on them once, before any new training.
+1. 2026-12-05, `9d106573` (shipped until step 6): built, and scored on the first two test sets
+   three times in all, so those sets are no longer clean (rows marked "seen before").
+2. 2026-12-06, the second pair labelled (`test2`, 300 real tweets; 300 hand-written posts);
+   `9d106573` scored on them once, before any new training.
 3. `2b16f873`, not shipped: 640 more hand-written and 600 more real training rows; the encoder's
    adapter also learns the urgency rows (`python -m models train --adapter-urgency`), thresholds
-   from a held-out probe fold. Scored once: on the fresh hand-written set critical recall 0.88 ->
+   from a held-out probe fold. Scored once: on hand-written set 2 critical recall 0.88 ->
    0.96 and tier accuracy 0.69 -> 0.78. It is not shipped because the embedding it gives also
    groups incidents: posts of one urgency drew together whatever their subject (real same-brand
    complaint pairs reaching cosine 0.45: 3.7% -> 6.5%), the twcs replay formed 6 incidents where
@@ -121,12 +121,12 @@ HISTORY = """History of the urgency figures (the table above repeats each scorin
    0.78 / 3 / 3.
 4. `d9a6b94c`, not shipped: the same training rows, urgency heads only, on the shipped adapter (so
    incidents are unchanged). Scored once: its grouped cross-validation chose `critical_at` 0.7
-   (0.6 before), and on the fresh hand-written set critical recall fell to 0.75 while precision
+   (0.6 before), and on hand-written set 2 critical recall fell to 0.75 while precision
    rose to 0.82. Its rows: test2 0.61 / 1 of 6 / 0.12 / 3 / 18; hand-written 2 0.68 / 0.75 / 0.82
    / 3 / 6.
 Decisions that used a test set, written down: the 240 boundary posts of `urgency_written_more_c.csv`
 were commissioned after step 2 showed high posts called critical (the training rows'
-cross-validation showed it too); keeping `9d106573` over `d9a6b94c` used the fresh sets (its lower
+cross-validation showed it too); keeping `9d106573` over `d9a6b94c` used the second pair (its lower
 critical recall there). Both of those sets were scored three times and their errors read.
 5. 2026-12-06, a third fresh pair labelled and committed (`test3`, 300 real tweets; 300 hand-written
    posts in 40 new industries) before any model was scored on it.
@@ -140,6 +140,21 @@ critical recall there). Both of those sets were scored three times and their err
    recall is no lower, tier accuracy at most 0.01 lower and no more calm posts are called
    critical, and on the real set it finds at most one fewer critical post and calls or silences
    at most three more): it passed, and ships. Its errors were not read post by post.
+7. 2026-12-06, a fourth fresh pair labelled and committed (`test4`, 300 real tweets; 300
+   hand-written posts in 40 more industries) before any model was scored on it. Then more training
+   rows, commissioned after step 6's scoring showed calm posts called critical and few real
+   critical tweets found: 500 real tweets (`--seed 5`) and 314 hand-written posts
+   (`urgency_written_more_d.csv`: terse critical posts, calm posts that mention danger).
+8. `e239b370`, not shipped: step 6's recipe on those 4,296 rows. The held-out fifth now holds more
+   calm posts that mention danger, and chose `critical_at` 0.5 (0.25 for `e24062e7`). Scored once
+   on the fourth pair beside `e24062e7`, under a rule written before the scoring (critical recall
+   at most 0.02 lower, no more calm posts called critical, tier accuracy at most 0.01 lower on the
+   hand-written set; on the real set at most one fewer critical post found, at most three more
+   called critical or left silent). On the hand-written set it called 1 calm post critical
+   (`e24062e7`: 4) but its critical recall fell to 0.90 (0.96), and on the real set it found none
+   of the 4 critical tweets (`e24062e7`: 2): it failed the rule, and `e24062e7` stays. Its training
+   rows stay in the repository; `python -m models train-urgency --branch` on them gives `e239b370`.
+   The fourth pair has now been scored by two versions; the next version needs a fifth.
 No weight, C, threshold, cue or label was chosen on a test set."""
 
 
@@ -167,12 +182,12 @@ def _intro(version: str, meta: dict) -> list[str]:
         "Scored as the workers decide (`triage.urgency.decide`, no followers or repeat contacts); "
         "\"none\" is a post for which no ticket opens. Labelling guide and data: `models/data/URGENCY.md`.",
         "",
-        "The fresh pair (300 real tweets drawn and labelled for `test3`; 300 hand-written posts by an "
+        "The fresh pair (300 real tweets drawn and labelled for `test4`; 300 hand-written posts by an "
         "author who read only the guide, in 40 industries no other file uses) was committed before any "
         "model was scored on it. The older sets were scored on while earlier versions were built "
         "(\"seen before\"). Cautions: hand-written posts are written from the guide, so they measure "
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
-        "(9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
+        "(4, 9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
         "cost on ordinary traffic. The history below says which set saw which decision.",
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
