@@ -173,6 +173,21 @@ def _progress(message: str) -> None:
     print(message, flush=True)
 
 
+def take_step(optimizer, schedule, loss) -> float:
+    """One gradient step and one step of the learning-rate schedule; returns the loss."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    return float(loss.detach())
+
+
+def report_progress(log, name: str, step: int, steps: int, losses: list, started: float, every: int) -> None:
+    if log and (step + 1) % every == 0:
+        log(f"{name} step {step + 1}/{steps}: loss {np.mean(losses[-every:]):.3f}, "
+            f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+
+
 def _optimizer(wrapped: dict, heads, steps: int):
     """AdamW over the adapter matrices and the heads, with its learning-rate schedule (WARMUP)."""
     import torch
@@ -218,14 +233,8 @@ def fine_tune(encoder, parts, anchors, steps: int = STEPS, seed: int = 0, log=_p
         )
         if urgency:
             loss = loss + urgency(unit[len(unit) - len(extra):] * LOGIT_SCALE, extra)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if log and (step + 1) % 100 == 0:
-            log(f"adapter step {step + 1}/{steps}: loss {np.mean(losses[-100:]):.3f}, "
-                f"{time.perf_counter() - started:.0f} s")
+        losses.append(take_step(optimizer, schedule, loss))
+        report_progress(log, "adapter", step, steps, losses, started, every=100)
     tensors = _detach(model, wrapped)
     encoder.adapter = fingerprint(tensors)
     return {

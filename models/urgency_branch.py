@@ -165,14 +165,8 @@ def train(encoder, data, states: list[np.ndarray], anchors: np.ndarray, steps: i
         frozen = torch.from_numpy(anchors[chosen])
         loss = SIMILARITY_WEIGHT * torch.mean((unit @ unit.T - frozen @ frozen.T) ** 2)
         loss = loss + loss_fn(unit * adapter.LOGIT_SCALE, chosen)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if log and (step + 1) % 250 == 0:
-            log(f"branch step {step + 1}/{steps}: loss {np.mean(losses[-250:]):.3f}, "
-                f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        losses.append(adapter.take_step(optimizer, schedule, loss))
+        adapter.report_progress(log, "branch", step, steps, losses, started, every=250)
     tensors = {f"{t}.{m}": getattr(w, m).detach().numpy().copy() for t, w in wrapped.items() for m in ("a", "b")}
     meta = {"file": BRANCH_FILE, "fingerprint": adapter.fingerprint(tensors), "rank": RANK, "alpha": ALPHA,
             "steps": steps, "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE,
