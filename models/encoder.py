@@ -137,8 +137,8 @@ class Encoder:
             offsets = batch.pop("offset_mapping")
             with self._torch.inference_mode():
                 shipped, side = self._states(batch)
-                out[idx] = _pooled(shipped, batch["attention_mask"])[0].numpy()
                 pooled, hidden, scale = _pooled(side, batch["attention_mask"])
+                out[idx] = (pooled if side is shipped else _pooled(shipped, batch["attention_mask"])[0]).numpy()
                 shares = (hidden @ weights.T) * scale[:, None, None]
             mask = batch["attention_mask"].bool()
             for row, i in enumerate(idx):
