@@ -119,11 +119,18 @@ def merge(model, tensors: dict[str, np.ndarray], alpha: float = ALPHA) -> None:
             if not key.endswith(".a"):
                 continue
             name = key[: -len(".a")]
-            a, b = torch.from_numpy(tensors[key]), torch.from_numpy(tensors[f"{name}.b"])
             index, target = name.split(".", 2)[1:]
-            parent, leaf = _parent(model.encoder.layer[int(index)], target)
-            getattr(parent, leaf).weight += (alpha / a.shape[0]) * (b @ a)
+            merge_into(model.encoder.layer[int(index)], target, tensors[key], tensors[f"{name}.b"], alpha)
     model.eval()
+
+
+def merge_into(layer, target: str, a: np.ndarray, b: np.ndarray, alpha: float = ALPHA) -> None:
+    """W += (alpha / rank) B A for ``layer``'s linear layer at ``target`` (a dotted path)."""
+    import torch
+
+    parent, leaf = _parent(layer, target)
+    with torch.no_grad():
+        getattr(parent, leaf).weight += (alpha / a.shape[0]) * (torch.from_numpy(b) @ torch.from_numpy(a))
 
 
 def fingerprint(tensors: dict[str, np.ndarray]) -> str:
@@ -133,17 +140,17 @@ def fingerprint(tensors: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()[:8]
 
 
-def save(tensors: dict[str, np.ndarray], directory: Path) -> None:
+def save(tensors: dict[str, np.ndarray], directory: Path, name: str = ADAPTER_FILE) -> None:
+    """Low-rank matrices into the artifact (the adapter's, or under ``name`` another set's)."""
     from safetensors.numpy import save_file
 
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
-              str(Path(directory) / ADAPTER_FILE))
+    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, str(Path(directory) / name))
 
 
-def load(directory: Path) -> dict[str, np.ndarray]:
+def load(directory: Path, name: str = ADAPTER_FILE) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
-    return load_file(str(Path(directory) / ADAPTER_FILE))
+    return load_file(str(Path(directory) / name))
 
 
 def _add_label_losses(loss, embedded, parts, rows, heads, complaint_weights, severity_weights):

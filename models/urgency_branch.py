@@ -56,17 +56,13 @@ def last_block(model):
     return getattr(last, "base", last)
 
 
-def branch_layer(model, tensors: dict[str, np.ndarray] | None):
+def branch_layer(model, tensors: dict[str, np.ndarray]):
     """A copy of ``model``'s last block with the branch's matrices merged in."""
-    import torch
-
     layer = copy.deepcopy(last_block(model))
-    with torch.no_grad():
-        for key in tensors or {}:
-            if key.endswith(".a"):
-                parent, leaf = adapter._parent(layer, key[: -len(".a")])
-                a, b = torch.from_numpy(tensors[key]), torch.from_numpy(tensors[key[:-2] + ".b"])
-                getattr(parent, leaf).weight += (ALPHA / a.shape[0]) * (b @ a)
+    for key in tensors:
+        if key.endswith(".a"):
+            target = key[: -len(".a")]
+            adapter.merge_into(layer, target, tensors[key], tensors[f"{target}.b"], ALPHA)
     return layer.eval()
 
 
@@ -78,16 +74,11 @@ def install(model, tensors: dict[str, np.ndarray]) -> None:
 
 
 def save(tensors: dict[str, np.ndarray], directory: Path) -> None:
-    from safetensors.numpy import save_file
-
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
-              str(Path(directory) / BRANCH_FILE))
+    adapter.save(tensors, directory, BRANCH_FILE)
 
 
 def load(directory: Path) -> dict[str, np.ndarray]:
-    from safetensors.numpy import load_file
-
-    return load_file(str(Path(directory) / BRANCH_FILE))
+    return adapter.load(directory, BRANCH_FILE)
 
 
 def capture(encoder, texts: list[str], tokens: int, batch_size: int = 64) -> list[np.ndarray]:
@@ -115,7 +106,7 @@ def capture(encoder, texts: list[str], tokens: int, batch_size: int = 64) -> lis
 
 
 def _run(layer, config, states: list[np.ndarray]):
-    """The block on a padded batch of captured inputs; (pooled unit vectors, token states, mask)."""
+    """The block on a padded batch of captured inputs: the mean-pooled, L2-normalised outputs."""
     import torch
     from transformers.masking_utils import create_bidirectional_mask
 
