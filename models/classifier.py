@@ -47,6 +47,7 @@ class ModelUrgency:
     critical_at: float  # P(critical) from which the post is critical
     evidence_at: float  # P(critical) from which a risk phrase confirms critical
     weighed: tuple[str, ...] = ()  # the words that raised P(critical) most (models.attribution)
+    calm_at: float | None = None  # P(low) + P(none) from which the critical head alone is overruled
 
     @property
     def likeliest(self) -> str:
@@ -130,6 +131,7 @@ class Classifier:
                 critical_at=float(meta["critical_at"]),
                 evidence_at=float(meta["evidence_at"]),
                 weighed=tuple(words),
+                calm_at=None if meta.get("calm_at") is None else float(meta["calm_at"]),
             ))  # fmt: skip
         return out
 
@@ -148,7 +150,7 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
         if encoder.adapter != trained["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the adapter file is not the one the heads were fitted on")
     if branch and (fitted := heads.meta.get("urgency", {}).get("branch")):
-        encoder.fork(urgency_branch.load(artifact_dir))
+        encoder.fork(urgency_branch.load(artifact_dir), fitted.get("precision", "float32"))
         if encoder.branch != fitted["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the urgency branch file is not the one the heads were fitted on")
     return Classifier(encoder, heads, version)

@@ -59,6 +59,7 @@ class Encoder:
         self.dim = int(self.model.config.hidden_size)
         self.adapter: str | None = None  # the merged adapter's fingerprint
         self.branch: str | None = None  # the urgency branch's fingerprint (models.urgency_branch)
+        self.branch_precision = "float32"  # what the branch computes in, where this CPU allows
 
     @property
     def cache_key(self) -> str:
@@ -75,14 +76,15 @@ class Encoder:
         self.adapter = adapter.fingerprint(tensors)
         return self
 
-    def fork(self, tensors: dict[str, np.ndarray]) -> Encoder:
-        """Add the urgency branch (``models.urgency_branch``): the last block also runs as the branch,
-        whose embedding ``encode_urgency`` and ``encode_explained`` give; ``encode`` is unchanged."""
+    def fork(self, tensors: dict[str, np.ndarray], precision: str = "float32") -> Encoder:
+        """Add the urgency branch (``models.urgency_branch``), computing in ``precision``: the last block
+        also runs as the branch, whose embedding ``encode_urgency`` and ``encode_explained`` give;
+        ``encode`` is unchanged."""
         from models import adapter, urgency_branch
 
         if self.branch:
             raise ValueError("this encoder already has an urgency branch")
-        urgency_branch.install(self.model, tensors)
+        self.branch_precision = urgency_branch.install(self.model, tensors, precision)
         self.branch = adapter.fingerprint(tensors)
         return self
 
@@ -100,7 +102,7 @@ class Encoder:
             from models.urgency_branch import last_block
 
             twin.model.encoder.layer[-1] = last_block(twin.model)
-            twin.branch = None
+            twin.branch, twin.branch_precision = None, "float32"
         return twin
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -182,8 +184,9 @@ class UrgencyView:
 
     @property
     def cache_key(self) -> str:
-        branch = self.encoder.branch
-        return self.encoder.cache_key + (f"+urgency-branch-{branch}" if branch else "")
+        branch, precision = self.encoder.branch, self.encoder.branch_precision
+        suffix = f"+urgency-branch-{branch}" + ("" if precision == "float32" else f"-{precision}")
+        return self.encoder.cache_key + (suffix if branch else "")
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return self.encoder.encode_urgency(texts, batch_size)

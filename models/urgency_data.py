@@ -74,8 +74,8 @@ def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
 
 
 def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
-    """Real tweets of ``split`` (train, or a test split: test, test2 ... test5): ``file,key,tier,harm,split``, texts joined from
-    the files under ``data_dir`` (``../shared/data``)."""
+    """Real tweets of ``split`` (train, or a test split: test, test2 ... test5): ``file,key,tier,harm,split``,
+    texts joined from the files under ``data_dir`` (``../shared/data``)."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row["split"] == split]
     texts_of = {file: _texts_by_key(data_dir, file) for file in {row["file"] for row in rows}}

@@ -17,9 +17,16 @@ training rows only (the real tweets' ``train`` split and the hand-written traini
   Chosen on the out-of-fold probabilities: the threshold with the best F2 on critical (recall
   counts double: a missed emergency costs more than a glance), among those that call at most
   MAX_FALSE_CRITICAL of the posts labelled low or none critical.
+- ``calm_at``: chosen with ``critical_at``, as a pair: where the tier head's P(low) + P(none) reaches
+  it, the critical head alone does not make a post critical (``models.urgency_tier``). Calm posts
+  that speak of danger (a question about a recall, thanks for an emergency handled well) are what
+  the critical head most often calls critical; the tier head, trained on every tier, reads many of
+  them as calm. None: no gate.
 - ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases
   (``models.signals``) confirms critical; chosen the same way with the phrases applied, on the
   same out-of-fold probabilities. Without it a phrase raises a post to high, no further.
+- With the urgency branch, all three are chosen on probabilities from probe branches that did not
+  see the rows (``cross_fitted_thresholds``), not on the heads' cross-validation.
 
 The heads are written into the artifact beside the others, so the model version changes.
 """
@@ -47,6 +54,7 @@ C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 SLACK = 0.01
 FOLDS = 5
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.91, 0.05))
+CALM_GRID = (None, 0.6, 0.5, 0.4, 0.3)  # None: the tier head never overrules the critical head
 MAX_FALSE_CRITICAL = 0.02
 CRITICAL = TIER_LABELS.index("critical")
 CALM = (TIER_LABELS.index("low"), TIER_LABELS.index("none"))
@@ -77,10 +85,10 @@ def choose_c(x, y, seed: int, classes: int, groups: np.ndarray) -> tuple[float, 
 
 
 def tiers_from(proba: np.ndarray, critical: np.ndarray, critical_at: float, evidence_at: float,
-               phrases: np.ndarray) -> np.ndarray:  # fmt: skip
+               phrases: np.ndarray, calm_at: float | None = None) -> np.ndarray:  # fmt: skip
     """``models.urgency_tier.model_tier`` on each row, as tier indices."""
     rows = ({label: p for label, p in zip(TIER_LABELS, row, strict=True)} for row in proba)
-    return np.array([TIER_LABELS.index(model_tier(tiers, float(p), critical_at, evidence_at, bool(phrase)))
+    return np.array([TIER_LABELS.index(model_tier(tiers, float(p), critical_at, evidence_at, bool(phrase), calm_at))
                      for tiers, p, phrase in zip(rows, critical, phrases, strict=True)])  # fmt: skip
 
 
@@ -92,31 +100,42 @@ def _critical_score(y, tiers) -> float | None:
     return float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0))
 
 
-def choose_thresholds(y, proba, critical, phrases) -> tuple[float, float, dict]:
-    """``critical_at`` without phrases, then ``evidence_at`` (at most it) with them."""
+def _gate_order(calm_at: float | None) -> float:
+    return 2.0 if calm_at is None else calm_at  # on ties, the gate that overrules least
+
+
+def choose_thresholds(y, proba, critical, phrases) -> dict:
+    """``critical_at`` and ``calm_at`` (``models.urgency_tier``) without phrases: the pair with the best
+    F2 among those calling at most MAX_FALSE_CRITICAL of the calm posts critical (ties: the higher
+    threshold, then the gate that overrules least); then ``evidence_at`` (at most ``critical_at``)
+    with the phrases. Returns the three and the scores behind them."""
     none = np.zeros(len(y), dtype=bool)
-    alone = {t: _critical_score(y, tiers_from(proba, critical, t, 1.0, none)) for t in THRESHOLD_GRID}
-    valid = {t: s for t, s in alone.items() if s is not None}
-    critical_at = max(valid, key=lambda t: (valid[t], t)) if valid else max(THRESHOLD_GRID)
-    helped = {t: _critical_score(y, tiers_from(proba, critical, critical_at, t, phrases))
+    alone = {(t, u): _critical_score(y, tiers_from(proba, critical, t, 1.0, none, u))
+             for u in CALM_GRID for t in THRESHOLD_GRID}  # fmt: skip
+    valid = {k: s for k, s in alone.items() if s is not None}
+    best = max(valid, key=lambda k: (valid[k], k[0], _gate_order(k[1]))) if valid else (max(THRESHOLD_GRID), None)
+    critical_at, calm_at = best
+    helped = {t: _critical_score(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at))
               for t in THRESHOLD_GRID if t <= critical_at}  # fmt: skip
     valid = {t: s for t, s in helped.items() if s is not None}
     evidence_at = max(valid, key=lambda t: (valid[t], t)) if valid else critical_at
-    scores = {"critical_at_f2": {str(t): s for t, s in alone.items()},
+    scores = {"critical_at_f2": {f"{t}/{u}": s for (t, u), s in alone.items()},
               "evidence_at_f2": {str(t): s for t, s in helped.items()}}  # fmt: skip
-    return critical_at, evidence_at, scores
+    return {"critical_at": critical_at, "evidence_at": evidence_at, "calm_at": calm_at, "scores": scores}
 
 
-def choose_critical(x, y, tier_proba, phrases, seed: int, groups: np.ndarray) -> tuple[float, float, float, dict]:
-    """The critical head's C and both thresholds: the C whose out-of-fold P(critical) scores best."""
+def choose_critical(x, y, tier_proba, phrases, seed: int, groups: np.ndarray) -> tuple[float, dict]:
+    """The critical head's C and the thresholds (``choose_thresholds``) of the C whose out-of-fold
+    P(critical) scores best."""
     runs = {}
     for c in C_GRID:
         critical = _out_of_fold(x, (y == CRITICAL).astype(int), c, seed, 2, groups)[:, 1]
-        critical_at, evidence_at, scores = choose_thresholds(y, tier_proba, critical, phrases)
-        best = max((s for s in scores["evidence_at_f2"].values() if s is not None), default=0.0)
-        runs[c] = (best, critical_at, evidence_at, scores)
+        chosen = choose_thresholds(y, tier_proba, critical, phrases)
+        best = max((s for s in chosen["scores"]["evidence_at_f2"].values() if s is not None), default=0.0)
+        runs[c] = (best, chosen)
     c = max(runs, key=lambda c: runs[c][0])
-    return c, runs[c][1], runs[c][2], {"f2_by_c": {str(k): round(v[0], 4) for k, v in runs.items()}, **runs[c][3]}
+    chosen = runs[c][1]
+    return c, {**chosen, "scores": {"f2_by_c": {str(k): round(v[0], 4) for k, v in runs.items()}, **chosen["scores"]}}
 
 
 def has_phrase(texts: list[str]) -> np.ndarray:
@@ -148,21 +167,38 @@ def held_out_thresholds(encoder, fitted_rows: UrgencySet, held: UrgencySet, seed
     thresholds for text no one anticipated; these are not."""
     heads, _ = fit(encoder, fitted_rows, seed)
     x = embed_cached(encoder, [normalize(t) for t in held.texts])
-    critical_at, evidence_at, scores = choose_thresholds(
-        held.tier, heads["tier"].probabilities(x), heads["critical"].probabilities(x), has_phrase(held.texts)
-    )
-    return {"critical_at": critical_at, "evidence_at": evidence_at, "rows": len(held), "scores": scores}
+    chosen = choose_thresholds(held.tier, heads["tier"].probabilities(x), heads["critical"].probabilities(x),
+                               has_phrase(held.texts))  # fmt: skip
+    return {**chosen, "rows": len(held)}
+
+
+def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int = 0, log=print,
+                            steps: int = urgency_branch.STEPS) -> dict:  # fmt: skip
+    """The thresholds (``choose_thresholds``) on probabilities every training row gets from a probe
+    that never saw it: FOLDS probe branches and heads, each trained on the other folds' rows (grouped
+    as the cross-validation is). A branch is too sure of the rows it learned to set thresholds for
+    text no one anticipated; one held-out fifth proved too few rows, its choice of ``critical_at``
+    moving from 0.25 to 0.5 when 814 rows were added. ``states``: ``urgency_branch.capture``'s."""
+    tier, critical = np.zeros((len(data), len(TIER_LABELS))), np.zeros(len(data))
+    folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
+    for number, (fit_idx, held_idx) in enumerate(folds.split(np.zeros(len(data)), data.tier, data.groups), 1):
+        rows = data.subset(fit_idx)
+        probe, _ = branched(encoder, rows, seed, log, [states[i] for i in fit_idx], steps)
+        heads, _ = fit(probe.urgency_view(), rows, seed)
+        x = embed_cached(probe.urgency_view(), [normalize(data.texts[i]) for i in held_idx])
+        tier[held_idx], critical[held_idx] = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
+        if log:
+            log(f"threshold probe {number}/{FOLDS}: {len(held_idx)} rows held out")
+    return {**choose_thresholds(data.tier, tier, critical, has_phrase(data.texts)), "rows": len(data), "folds": FOLDS}
 
 
 def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None) -> tuple[dict[str, LinearHead], dict]:
     """The heads on all of ``data``; C by grouped cross-validation, the thresholds too unless
-    ``thresholds`` (from ``held_out_thresholds``) are given."""
+    ``thresholds`` (``cross_fitted_thresholds``, ``held_out_thresholds``) are given."""
     x = embed_cached(encoder, [normalize(t) for t in data.texts])
     tier_c, tier_scores, tier_proba = choose_c(x, data.tier, seed, len(TIER_LABELS), data.groups)
     harm_c, harm_scores, _ = choose_c(x, data.harm, seed, len(HARMS), data.groups)
-    critical_c, critical_at, evidence_at, threshold_scores = choose_critical(
-        x, data.tier, tier_proba, has_phrase(data.texts), seed, data.groups
-    )
+    critical_c, chosen = choose_critical(x, data.tier, tier_proba, has_phrase(data.texts), seed, data.groups)
     heads = {
         "tier": _fitted(x, data.tier, tier_c, seed, TIER_LABELS),
         "harm": _fitted(x, data.harm, harm_c, seed, HARMS),
@@ -174,44 +210,47 @@ def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None
         "harm_c": harm_c,
         "harm_c_cv_f1": {str(c): round(s, 4) for c, s in harm_scores.items()},
         "critical_c": critical_c,
-        "critical_at": critical_at,
-        "evidence_at": evidence_at,
-        "thresholds_cv": threshold_scores,
+        "critical_at": chosen["critical_at"],
+        "evidence_at": chosen["evidence_at"],
+        "calm_at": chosen["calm_at"],
+        "thresholds_cv": chosen["scores"],
         "rows": {"total": len(data), "by_tier": {t: int(np.sum(data.tier == i)) for i, t in enumerate(TIER_LABELS)}},
         "sources": data.source,
         "seed": seed,
     }
     if thresholds:
         meta.update(critical_at=thresholds["critical_at"], evidence_at=thresholds["evidence_at"],
-                    thresholds_held_out=thresholds)  # fmt: skip
+                    calm_at=thresholds.get("calm_at"), thresholds_held_out=thresholds)  # fmt: skip
     return heads, meta
 
 
-def branched(encoder, data: UrgencySet, seed: int = 0, log=print) -> tuple:
+def branched(encoder, data: UrgencySet, seed: int = 0, log=print, states: list | None = None,
+             steps: int = urgency_branch.STEPS) -> tuple:  # fmt: skip
     """A copy of ``encoder`` (without a branch) with an urgency branch trained on ``data``
-    (``models.urgency_branch``), and the branch's {"tensors", "meta"}."""
+    (``models.urgency_branch``), and the branch's {"tensors", "meta"}; ``states``: the rows' captured
+    inputs of the last block, when already captured."""
     texts = [normalize(t) for t in data.texts]
-    states = urgency_branch.capture(encoder, texts, TRAIN_TOKENS)
+    states = states if states is not None else urgency_branch.capture(encoder, texts, TRAIN_TOKENS)
     trained = urgency_branch.train(encoder, replace(data, texts=texts), states, embed_cached(encoder, texts),
-                                   seed=seed, log=log)  # fmt: skip
-    return encoder.copy(branch=False).fork(trained["tensors"]), trained
+                                   steps=steps, seed=seed, log=log)  # fmt: skip
+    return encoder.copy(branch=False).fork(trained["tensors"], trained["meta"]["precision"]), trained
 
 
 def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
                   thresholds: dict | None = None, branch: bool = False, log=print) -> dict:  # fmt: skip
     """Fit the heads on the artifact's own encoder and write them into the artifact. With ``branch``,
-    first train an urgency branch: a probe branch and heads on four fifths of the rows set the
-    thresholds on the held-out fifth, then the branch and heads are trained on all rows."""
+    first train an urgency branch: five probe branches and heads, each on four fifths of the rows, set
+    the thresholds on the rows they did not see (``cross_fitted_thresholds``), then the branch and
+    heads are trained on all rows."""
     from models.classifier import build_classifier
 
     encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder
     encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
     data, trained = training_set(Path(data_dir)), None
     if branch:
-        fitted_rows, held = (data.subset(idx) for idx in split_held(data, seed))
-        probe, _ = branched(encoder, fitted_rows, seed, log)
-        thresholds = held_out_thresholds(probe.urgency_view(), fitted_rows, held, seed)
-        encoder, trained = branched(encoder, data, seed, log)
+        states = urgency_branch.capture(encoder, [normalize(t) for t in data.texts], TRAIN_TOKENS)
+        thresholds = cross_fitted_thresholds(encoder, data, states, seed, log)
+        encoder, trained = branched(encoder, data, seed, log, states)
     heads = load_heads(artifact_dir)
     fitted, meta = fit(encoder.urgency_view(), data, seed, thresholds)
     heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]

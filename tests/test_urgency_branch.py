@@ -71,6 +71,7 @@ def test_a_short_training_moves_the_branch_and_the_loss_reads_the_labels(encoder
     assert set(trained["tensors"]) == {f"{t}.{m}" for t in TARGETS for m in ("a", "b")}
     assert any(np.abs(v).max() > 0 for k, v in trained["tensors"].items() if k.endswith(".b"))
     assert trained["meta"]["fingerprint"] and trained["meta"]["rows"] == 16
+    assert trained["meta"]["precision"] == urgency_branch.PRECISION
 
 
 def test_an_artifact_with_a_branch_loads_it_and_refuses_a_mismatched_file(encoder, tmp_path):
@@ -98,3 +99,37 @@ def test_an_artifact_with_a_branch_loads_it_and_refuses_a_mismatched_file(encode
     urgency_branch.save(_random_branch(encoder, seed=3), artifact)
     with pytest.raises(ValueError, match="urgency branch file is not the one"):
         build_classifier(artifact)
+
+
+def test_a_bfloat16_branch_stays_near_its_float32_self_and_leaves_the_shipped_embedding_alone(encoder):
+    tensors = _random_branch(encoder, seed=4)
+    exact, half = encoder.copy().fork(tensors), encoder.copy().fork(tensors, "bfloat16")
+    native = urgency_branch.bf16_native()
+    assert half.branch == exact.branch and half.branch_precision == ("bfloat16" if native else "float32")
+    assert np.array_equal(half.encode(TEXTS), encoder.encode(TEXTS))
+    urgent, reference = half.encode_urgency(TEXTS), exact.encode_urgency(TEXTS)
+    assert np.min(np.sum(urgent * reference, axis=1)) > 0.9999
+    assert (half.urgency_view().cache_key != exact.urgency_view().cache_key) == native
+    linears = {type(m).__name__ for m in half.model.encoder.layer[-1].branch.modules()}
+    assert ("BF16Linear" in linears) == native and ("Linear" in linears) != native
+    with pytest.raises(ValueError, match="unknown branch precision"):
+        encoder.copy().fork(tensors, "float8")
+
+
+def test_an_artifact_says_what_its_branch_computes_in(encoder, tmp_path):
+    from models.adapter import fingerprint
+    from models.classifier import build_classifier
+    from models.heads import ARTIFACT_DIR
+
+    artifact = tmp_path / "artifact"
+    shutil.copytree(ARTIFACT_DIR, artifact)
+    tensors = _random_branch(encoder, seed=5)
+    urgency_branch.save(tensors, artifact)
+    meta = json.loads((artifact / "heads.json").read_text())
+    meta["urgency"]["branch"] = {"fingerprint": fingerprint(tensors)}  # fitted before precision was recorded
+    (artifact / "heads.json").write_text(json.dumps(meta))
+    assert build_classifier(artifact).encoder.branch_precision == "float32"
+    meta["urgency"]["branch"]["precision"] = "bfloat16"
+    (artifact / "heads.json").write_text(json.dumps(meta))
+    expected = "bfloat16" if urgency_branch.bf16_native() else "float32"
+    assert build_classifier(artifact).encoder.branch_precision == expected

@@ -156,3 +156,20 @@ def test_a_mild_complaint_still_gets_a_reply(clf):
     text = "@cardly the app keeps forgetting my card, annoying"
     [prediction] = clf.predict([text])
     assert decide(prediction, text, followers=None, repeat_contacts=0).needs_reply
+
+
+def test_the_tier_head_reading_a_post_as_calm_overrules_the_critical_head_alone():
+    calm = {"critical": 0.1, "high": 0.1, "normal": 0.1, "low": 0.3, "none": 0.4}
+    assert model_tier(calm, 0.8, critical_at=0.5, evidence_at=0.2, phrase=False) == "critical"  # no gate
+    assert model_tier(calm, 0.8, critical_at=0.5, evidence_at=0.2, phrase=False, calm_at=None) == "critical"
+    assert model_tier(calm, 0.8, critical_at=0.5, evidence_at=0.2, phrase=True, calm_at=0.7) == "high"
+    assert model_tier(calm, 0.8, critical_at=0.5, evidence_at=0.2, phrase=False, calm_at=0.71) == "critical"
+    worried = {"critical": 0.2, "high": 0.3, "normal": 0.3, "low": 0.1, "none": 0.1}
+    assert model_tier(worried, 0.6, critical_at=0.5, evidence_at=0.2, phrase=False, calm_at=0.3) == "critical"
+
+
+def test_decide_reads_the_models_gate():
+    u = ModelUrgency({"critical": 0.1, "high": 0.05, "normal": 0.05, "low": 0.3, "none": 0.5}, 0.9, "safety", 0.8,
+                     critical_at=0.5, evidence_at=0.2, calm_at=0.6)  # fmt: skip
+    assert decision(u, "@acme the recall letter came, thanks, which batch numbers were affected?").tier == "low"
+    assert decision(ModelUrgency(u.tiers, 0.9, "safety", 0.8, critical_at=0.5, evidence_at=0.2)).tier == "critical"

@@ -52,3 +52,46 @@ def test_thresholds_from_the_held_out_fold_are_the_ones_shipped(written):
     assert (meta["critical_at"], meta["evidence_at"]) == (0.55, 0.35)
     assert meta["thresholds_held_out"] is chosen
     assert set(heads) == {"tier", "harm", "critical"}
+
+
+def _rows(n_critical, n_calm, n_other, seed=0):
+    """Labels and head outputs where some calm posts fool the critical head but not the tier head."""
+    rng = np.random.default_rng(seed)
+    y = np.array([0] * n_critical + [4] * n_calm + [2] * n_other)
+    critical = np.where(y == 0, rng.uniform(0.3, 1.0, len(y)), rng.uniform(0.0, 0.2, len(y)))
+    fooled = np.flatnonzero(y == 4)[: n_calm // 5]
+    critical[fooled] = rng.uniform(0.3, 1.0, len(fooled))
+    tier = np.full((len(y), len(TIER_LABELS)), 0.05)
+    tier[y == 0, 1], tier[y == 2, 2], tier[y == 4, 4] = 0.8, 0.8, 0.8  # the tier head reads the calm ones as calm
+    return y, tier, critical
+
+
+def test_thresholds_choose_the_gate_when_calm_posts_fool_the_critical_head():
+    from models.urgency_train import choose_thresholds
+
+    y, tier, critical = _rows(60, 100, 200)
+    chosen = choose_thresholds(y, tier, critical, np.zeros(len(y), dtype=bool))
+    assert chosen["calm_at"] is not None and chosen["calm_at"] <= 0.8
+    assert chosen["critical_at"] <= 0.3  # every critical post, since the gate keeps the calm ones out
+    tier[y == 4, 4], tier[y == 4, 1] = 0.05, 0.8  # now the tier head is fooled too: no gate helps
+    chosen = choose_thresholds(y, tier, critical, np.zeros(len(y), dtype=bool))
+    assert chosen["calm_at"] is None and chosen["critical_at"] > 0.3
+
+
+def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written, monkeypatch):
+    from models import urgency_train
+    from models.classifier import load_classifier
+    from models.text import normalize
+    from models.urgency_branch import capture
+
+    rows = written.subset(np.arange(0, len(written), 6))
+    seen = []
+    real_fit = urgency_train.fit
+    monkeypatch.setattr(urgency_train, "fit", lambda enc, data, seed=0: seen.append(set(data.texts))
+                        or real_fit(enc, data, seed))  # fmt: skip
+    encoder = load_classifier().encoder.copy(branch=False)
+    states = capture(encoder, [normalize(t) for t in rows.texts], tokens=64)
+    chosen = urgency_train.cross_fitted_thresholds(encoder, rows, states, log=None, steps=2)
+    assert len(seen) == urgency_train.FOLDS and chosen["folds"] == urgency_train.FOLDS and chosen["rows"] == len(rows)
+    assert set.union(*seen) == set(rows.texts) and all(len(s) < len(rows) for s in seen)
+    assert {"critical_at", "evidence_at", "calm_at", "scores"} <= set(chosen)

@@ -4,7 +4,8 @@ Pure (no torch): the web process imports it to explain and re-check tiers.
 
 1. Base tier from the model's urgency heads (``models.urgency_train``), trained on what a careful
    support lead would answer first (``models.urgency_tier``): ``critical`` when the critical head's
-   P(critical) reaches the model's ``critical_at``, else the tier head's likeliest of high, normal, low
+   P(critical) reaches the model's ``critical_at`` (unless the tier head reads the post as calm: its
+   P(low) + P(none) reaches the model's ``calm_at``), else the tier head's likeliest of high, normal, low
    (a post the heads think needs nothing is ``low`` here; whether it opens a ticket at all is
    ``needs_reply``). The harm
    behind it (safety, vulnerable person, security, privacy, money, stranded, outage, legal) is
@@ -95,7 +96,8 @@ def _base(prediction, text: str, risks: list[str], policy: UrgencyConfig) -> tup
     urgency = getattr(prediction, "urgency", None)
     if urgency is None:  # an artifact without the urgency heads
         return ("critical" if risks else base_tier(prediction.complaint, prediction.severity, policy)), list(risks)
-    tier = model_tier(urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.evidence_at, bool(risks))
+    tier = model_tier(urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.evidence_at, bool(risks),
+                      urgency.calm_at)  # fmt: skip
     if tier == "none":
         tier = "low"
     _, operator = _compiled(policy.keywords, policy.disabled_signals)
