@@ -26,6 +26,7 @@ from models.urgency_data import (
     WRITTEN_TEST3,
     WRITTEN_TEST4,
     WRITTEN_TEST5,
+    WRITTEN_TEST6,
     UrgencySet,
     read_real,
     read_written,
@@ -66,12 +67,14 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (name, reader): the fresh sets first. "test5" and the fifth hand-written set were committed before
+# (name, reader): the fresh sets first. "test6" and the sixth hand-written set were committed before
 # any model was scored on them. Each earlier pair was fresh for some versions and is now "seen
 # before" (the history in the section says which); all are shown, only the fresh pair is clean.
 TEST_SETS = (
-    ("real tweets, test5 split (fresh)", lambda data_dir: read_real(data_dir, "test5")),
-    ("hand-written test posts 5 (fresh)", lambda data_dir: read_written(WRITTEN_TEST5)),
+    ("real tweets, test6 split (fresh)", lambda data_dir: read_real(data_dir, "test6")),
+    ("hand-written test posts 6 (fresh)", lambda data_dir: read_written(WRITTEN_TEST6)),
+    ("real tweets, test5 split (seen before)", lambda data_dir: read_real(data_dir, "test5")),
+    ("hand-written test posts 5 (seen before)", lambda data_dir: read_written(WRITTEN_TEST5)),
     ("real tweets, test4 split (seen before)", lambda data_dir: read_real(data_dir, "test4")),
     ("hand-written test posts 4 (seen before)", lambda data_dir: read_written(WRITTEN_TEST4)),
     ("real tweets, test3 split (seen before)", lambda data_dir: read_real(data_dir, "test3")),
@@ -176,6 +179,23 @@ critical recall there). Both of those sets were scored three times and their err
    0.01 below, and fewer calm posts called critical (or as many, with higher recall); on real set
    5, at most one fewer critical post found, and at most three more calm posts called critical or
    posts needing a reply left silent.
+   The candidate is `62886753` (thresholds chosen: `critical_at` 0.35, `calm_at` 0.3,
+   `evidence_at` 0.15; without the gate the same rule needed `critical_at` 0.6, F2 0.753 against
+   0.793). Scored once on the fifth pair (tier accuracy / critical recall / precision / calm called
+   critical / left silent): hand-written 5 `e24062e7` 0.75 / 0.99 / 0.79 / 10 / 1, `62886753` 0.76
+   / 0.92 / 0.86 / 3 / 1; real test5 (3 critical) `e24062e7` 0.58 / 2 of 3 / 0.09 / 10 / 4,
+   `62886753` 0.63 / 2 of 3 / 0.25 / 0 / 5. It failed the rule on one clause: its recall, 0.92,
+   lies 0.075 below `e24062e7`'s (allowed: 0.03). `e24062e7` stays.
+11. The 0.03 clause asked the candidate to keep a recall that only a model calling many calm posts
+   critical reaches; the issue's target is recall at least 0.9 with no calm post called critical.
+   Seeing step 10, the rule was rewritten (so the fifth pair saw this decision) and a sixth fresh
+   pair was labelled and committed (`test6`, 300 real tweets drawn with `--seed 10`; 300
+   hand-written posts in 40 more industries, by two more authors) before either model was scored on
+   it. Rule, written before that scoring: ship `62886753` if, on hand-written set 6, its critical
+   recall is at least 0.90, it calls fewer calm posts critical than `e24062e7`, and its tier
+   accuracy is at most 0.01 below; and if, on real set 6, it finds at most one fewer critical post
+   and calls at most three more calm posts critical or leaves at most three more posts needing a
+   reply silent.
 No weight, C, threshold, cue or label was chosen on a test set."""
 
 
@@ -211,12 +231,12 @@ def _intro(version: str, meta: dict) -> list[str]:
         "Scored as the workers decide (`triage.urgency.decide`, no followers or repeat contacts); "
         "\"none\" is a post for which no ticket opens. Labelling guide and data: `models/data/URGENCY.md`.",
         "",
-        "The fresh pair (300 real tweets drawn and labelled for `test5`; 300 hand-written posts by an "
+        "The fresh pair (300 real tweets drawn and labelled for `test6`; 300 hand-written posts by an "
         "author who read only the guide, in 40 industries no other file uses) was committed before any "
         "model was scored on it. The older sets were scored on while earlier versions were built "
         "(\"seen before\"). Cautions: hand-written posts are written from the guide, so they measure "
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
-        "(3, 4, 9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
+        "(4, 3, 4, 9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
         "cost on ordinary traffic. The history below says which set saw which decision.",
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
