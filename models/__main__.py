@@ -1,4 +1,4 @@
-"""``python -m models classify | evaluate | train | report``."""
+"""``python -m models classify | evaluate | train | refit-heads | train-urgency | urgency-report | report``."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
         help="CSV with tweet_id and text, for a --data file that has tweet_id instead of text "
         "(models/data/twcs_labels.csv with ../shared/data/twcs_5000.csv)",
     )
+    evaluate.add_argument("--split", help="only the rows of this split (a --data file with a split column)")
     evaluate.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
     train = commands.add_parser("train", help="fit the heads and write the artifact")
     train.add_argument("--xfincorp", required=True)
@@ -84,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="the adapter also learns the urgency rows (EVALUATION.md: better urgency, worse incidents)")
     train.add_argument("--no-urgency-branch", action="store_true",
                        help="the urgency heads read the shipped embedding, without their own last block")
+    refit = commands.add_parser("refit-heads", help="refit complaint/severity heads (models.complaint_heads)")
+    refit.add_argument("--data", type=Path, required=True, help="../shared/data (the real tweets' texts)")
+    refit.add_argument("--heads", default="complaint,severity", help="which heads to refit (comma-separated)")
+    refit.add_argument("--labels-db", help="SQLAlchemy URL of the database with agent labels")
+    refit.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    refit.add_argument("--out", type=Path, help="where to write the artifact (default: in place)")
     urgency = commands.add_parser("train-urgency", help="fit the urgency heads into the artifact")
     urgency.add_argument("--data", type=Path, required=True, help="../shared/data (the real tweets' texts)")
     urgency.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
@@ -116,7 +123,7 @@ def main(argv=None) -> int:
         from models.classifier import build_classifier
         from models.evaluate import evaluate_file
 
-        print(evaluate_file(args.data, build_classifier(args.artifact), args.texts))
+        print(evaluate_file(args.data, build_classifier(args.artifact), args.texts, args.split))
     elif args.command == "train":
         from models.adapter import STEPS
         from models.train import train as train_heads
@@ -129,6 +136,11 @@ def main(argv=None) -> int:
         )
         print(json.dumps(heads.meta, indent=2, sort_keys=True))
         print(f"wrote {args.out}")
+    elif args.command == "refit-heads":
+        from models.refit import refit, summary
+
+        heads = tuple(name.strip() for name in args.heads.split(",") if name.strip())
+        print(summary(refit(args.data, args.artifact, args.out, args.labels_db, heads=heads)))
     elif args.command == "train-urgency":
         from models.urgency_train import train_urgency
 

@@ -30,10 +30,13 @@ class Labelled:
     sentiment: np.ndarray  # index into SENTIMENTS, or UNKNOWN
     source: str = ""
     weights: np.ndarray = field(default=None)  # per-row sample weight; None means 1
+    groups: np.ndarray = field(default=None)  # per-row group (an industry); None means the source
 
     def __post_init__(self):
         if self.weights is None:
             self.weights = np.ones(len(self.texts), dtype=np.float32)
+        if self.groups is None:
+            self.groups = np.full(len(self.texts), self.source, dtype=object)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -46,6 +49,7 @@ class Labelled:
             self.sentiment[idx],
             self.source,
             self.weights[idx],
+            self.groups[idx],
         )
 
 
@@ -97,6 +101,29 @@ def concat(parts: list[Labelled]) -> Labelled:
         np.concatenate([p.sentiment for p in parts]),
         "+".join(p.source for p in parts),
         np.concatenate([p.weights for p in parts]),
+        np.concatenate([p.groups for p in parts]),
+    )
+
+
+def read_keyed(labels_path: str | Path, texts_path: str | Path, split: str | None = None) -> Labelled:
+    """Rows of ``labels_path`` (``tweet_id,is_complaint,severity``, optionally ``industry`` and
+    ``split``; only ``split`` rows when given) with their texts from ``texts_path`` (a CSV with
+    ``tweet_id,text``): labels by key, for data whose licence keeps the texts out of the repository."""
+    with open(texts_path, newline="", encoding="utf-8") as fh:
+        texts = {row["tweet_id"]: row["text"] for row in csv.DictReader(fh)}
+    with open(labels_path, newline="", encoding="utf-8") as fh:
+        rows = [row for row in csv.DictReader(fh) if split is None or row.get("split") == split]
+    missing = [row["tweet_id"] for row in rows if row["tweet_id"] not in texts]
+    if missing:
+        raise ValueError(f"{texts_path}: no text for tweet_id {', '.join(missing[:5])}")
+    source = Path(labels_path).stem + (f"-{split}" if split else "")
+    return Labelled(
+        [texts[row["tweet_id"]] for row in rows],
+        np.array([int(row["is_complaint"]) for row in rows]),
+        np.array([int(row["severity"]) for row in rows]),
+        np.full(len(rows), UNKNOWN),
+        source,
+        groups=np.array([row.get("industry") or source for row in rows], dtype=object),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import train_test_split
 
-from models.datasets import UNKNOWN, Labelled, read_csv, sample
+from models.datasets import UNKNOWN, Labelled, read_csv, read_keyed, sample
 
 OOD_FILE = Path(__file__).parent / "data" / "ood_tweets.csv"
 # Hand labels (complaint, severity) of 157 real customer tweets from twcs_5000.csv, by tweet_id:
@@ -48,27 +47,8 @@ def predictions_scores(data: Labelled, predictions) -> list[str]:
     return blocks
 
 
-def read_labels_with_texts(labels_path, texts_path) -> Labelled:
-    """Rows of ``labels_path`` (tweet_id, is_complaint, severity) with texts from ``texts_path``."""
-    with open(texts_path, newline="", encoding="utf-8") as fh:
-        texts = {row["tweet_id"]: row["text"] for row in csv.DictReader(fh)}
-    with open(labels_path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    missing = [row["tweet_id"] for row in rows if row["tweet_id"] not in texts]
-    if missing:
-        raise ValueError(f"{texts_path}: no text for tweet_id {', '.join(missing[:5])}")
-    n = len(rows)
-    return Labelled(
-        [texts[row["tweet_id"]] for row in rows],
-        np.array([int(row["is_complaint"]) for row in rows]),
-        np.array([int(row["severity"]) for row in rows]),
-        np.full(n, UNKNOWN),
-        Path(labels_path).stem,
-    )
-
-
-def evaluate_file(path, classifier, texts_path=None) -> str:
-    data = read_labels_with_texts(path, texts_path) if texts_path else read_csv(path)
+def evaluate_file(path, classifier, texts_path=None, split=None) -> str:
+    data = read_keyed(path, texts_path, split) if texts_path else read_csv(path)
     return "\n\n".join(predictions_scores(data, classifier.predict(data.texts)))
 
 

@@ -6,7 +6,7 @@ import platform
 from pathlib import Path
 
 from models import adapter
-from models.datasets import embed_cached, read_csv
+from models.datasets import embed_cached, read_csv, read_keyed
 from models.encoder import ENCODER_NAME, Encoder, default_encoder_dir
 from models.evaluate import (
     COMPARE_ROWS,
@@ -17,7 +17,6 @@ from models.evaluate import (
     heads_scores,
     held_out,
     predictions_scores,
-    read_labels_with_texts,
     severity_scores,
     training_parts,
 )
@@ -64,7 +63,7 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None, *,
     shipped = build_classifier(threads=2)
     checks = [("ood", read_csv(OOD_FILE))]
     if twcs:
-        checks.append(("twcs", read_labels_with_texts(TWCS_LABELS, twcs)))
+        checks.append(("twcs", read_keyed(TWCS_LABELS, twcs)))
     vectors = {  # as shipped.predict embeds them
         name: shipped.encoder.encode([normalize(t) for t in d.texts], shipped.batch_size) for name, d in checks
     }

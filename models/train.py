@@ -45,6 +45,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from models import adapter, urgency_train
 from models.adapter_batches import UrgencyLoss
+from models.complaint_heads import fit_linear
 from models.datasets import UNKNOWN, Labelled, concat, embed_cached, read_csv
 from models.heads import ARTIFACT_DIR, HEAD_CLASSES, Heads, LinearHead, load_heads
 from models.text import NORMALIZATION, normalize
@@ -60,14 +61,6 @@ SEVERITY_FOLDS = 5
 SENTIMENT_C = 1.0
 CORRECTION_WEIGHT = 3.0
 URGENT_TIERS = ("critical", "high")
-
-
-def fit_linear(x, y, c: float, weights=None, classes=None, seed: int = 0) -> LinearHead:
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
-    model.fit(x, y, sample_weight=weights)
-    if classes is not None and list(model.classes_) != list(classes):
-        raise ValueError(f"training data lacks some classes: has {list(model.classes_)}")
-    return LinearHead(model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
 
 
 def complaint_f1(head: LinearHead, x, y, threshold: float = 0.5) -> float:
