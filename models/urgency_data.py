@@ -24,6 +24,7 @@ WRITTEN_TEST4 = DATA_DIR / "urgency_test4_written.csv"
 WRITTEN_TEST5 = DATA_DIR / "urgency_test5_written.csv"
 WRITTEN_TEST6 = DATA_DIR / "urgency_test6_written.csv"
 WRITTEN_TEST7 = DATA_DIR / "urgency_test7_written.csv"
+WRITTEN_TEST8 = DATA_DIR / "urgency_test8_written.csv"
 _KEY_COLUMN = {"twcs_5000.csv": "tweet_id", "airline_tweets.csv": "tweet_id", "xfincorp.csv": None}
 
 
@@ -76,7 +77,7 @@ def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
 
 
 def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
-    """Real tweets of ``split`` (train, or a test split: test, test2 ... test7): ``file,key,tier,harm,split``,
+    """Real tweets of ``split`` (train, or a test split: test, test2 ... test8): ``file,key,tier,harm,split``,
     texts joined from the files under ``data_dir`` (``../shared/data``)."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row["split"] == split]

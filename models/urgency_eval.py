@@ -28,6 +28,7 @@ from models.urgency_data import (
     WRITTEN_TEST5,
     WRITTEN_TEST6,
     WRITTEN_TEST7,
+    WRITTEN_TEST8,
     UrgencySet,
     read_real,
     read_written,
@@ -69,11 +70,12 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (real split, hand-written file, its number in the set names): the fresh pair first. "test7" and the
-# seventh hand-written set were committed before any model was scored on them. Each earlier pair was
+# (real split, hand-written file, its number in the set names): the fresh pair first. "test8" and the
+# eighth hand-written set were committed before any model was scored on them. Each earlier pair was
 # fresh for some versions and is now "seen before" (the history in the section says which); all are
 # shown, only the fresh pair is clean.
 PAIRS = (
+    ("test8", WRITTEN_TEST8, " 8"),
     ("test7", WRITTEN_TEST7, " 7"),
     ("test6", WRITTEN_TEST6, " 6"),
     ("test5", WRITTEN_TEST5, " 5"),
@@ -146,12 +148,12 @@ def _intro(version: str, meta: dict) -> list[str]:
         "Scored as the workers decide (`triage.urgency.decide`, no followers or repeat contacts); "
         "\"none\" is a post for which no ticket opens. Labelling guide and data: `models/data/URGENCY.md`.",
         "",
-        "The fresh pair (300 real tweets drawn and labelled for `test7`; 300 hand-written posts by two "
+        "The fresh pair (300 real tweets drawn and labelled for `test8`; 300 hand-written posts by two "
         "authors who read only the guide, in 40 industries no other file uses) was committed before any "
         "model was scored on it. The older sets were scored on while earlier versions were built "
         "(\"seen before\"). Cautions: hand-written posts are written from the guide, so they measure "
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
-        "(6, 4, 3, 4, 9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
+        "(8, 6, 4, 3, 4, 9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
         "cost on ordinary traffic. The history below says which set saw which decision.",
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
