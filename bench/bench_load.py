@@ -51,6 +51,7 @@ from bench.harness import (
     load,
     percentile,
     scratch_database,
+    stop_processes,
     wait_for_http,
 )
 from core.config import parse_config
@@ -313,13 +314,7 @@ def sustained(kind: str, url: str, tmpdir: str, texts: list[str], rates: tuple[f
             best = middle if row["held"] else best
         return best
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
         engine.dispose()
         Redis.from_url(REDIS_BENCH_URL).flushdb()
 

@@ -24,7 +24,7 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from bench.bench_model import DEFAULT_DATA, customer_texts, raw_throughput
-from bench.harness import REDIS_BENCH_URL, ROOT, free_port, percentile, scratch_database, wait_for_http
+from bench.harness import REDIS_BENCH_URL, ROOT, free_port, percentile, scratch_database, stop_processes, wait_for_http
 from core.config_sections import ModelConfig
 from core.settings import DEV_SLACK_SIGNING_SECRET, DEV_WEBHOOK_SECRET
 from store.db import session_for
@@ -164,10 +164,7 @@ def run() -> dict:
                       f"({tickets} tickets; target p99 < 2 s)")  # fmt: skip
             return {"ratio": ratio, "latencies": latencies}
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(timeout=30)
+            stop_processes(processes)
             Redis.from_url(REDIS_BENCH_URL).flushdb()
 
 

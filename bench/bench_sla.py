@@ -14,7 +14,7 @@ import yaml
 from redis import Redis
 from sqlalchemy import delete, insert, select, update
 
-from bench.harness import REDIS_BENCH_URL, ROOT, percentile, scratch_database
+from bench.harness import REDIS_BENCH_URL, ROOT, percentile, scratch_database, stop_processes
 from core.config import parse_config
 from core.settings import DEV_SLACK_SIGNING_SECRET
 from core.timeutil import utcnow
@@ -123,9 +123,7 @@ def _lateness(url: str, sla, config_path: str) -> tuple[list[float], list[float]
         posted = [(sent - deadline).total_seconds() for _, deadline, sent in rows if sent is not None]
         return recorded, posted
     finally:
-        for process in workers:
-            process.terminate()
-            process.wait(timeout=30)
+        stop_processes(workers)
         standin.shutdown()
         Redis.from_url(REDIS_BENCH_URL).flushdb()
 

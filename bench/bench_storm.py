@@ -27,7 +27,7 @@ from rq import Worker
 from sqlalchemy import func, select
 
 from bench.bench_slack import _private_redis_url, standin_arrivals
-from bench.harness import ROOT, environ, scratch_database
+from bench.harness import ROOT, environ, scratch_database, stop_processes
 from core.config import parse_config
 from core.timeutil import utcnow
 from standins.slack import start_standin_in_thread
@@ -88,19 +88,6 @@ def _workers(env: dict, log) -> list[subprocess.Popen]:
         time.sleep(0.2)
     time.sleep(1.5)  # their schedulers start just after they register
     return processes
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    """SIGTERM, then SIGKILL: a warm stop waits out the dispatcher's budget (45 s), which the
-    benchmark need not."""
-    for process in processes:
-        process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def post_storm(database_url: str, config, tickets: int) -> None:
@@ -198,7 +185,7 @@ def run() -> dict:
                                            probe_every_s=every, wait_s=wait)  # fmt: skip
                             result = {"breached_tickets": size, **result}
                         finally:
-                            _stop(processes)
+                            stop_processes(processes)
             finally:
                 release_redis()
             label = f"storm of {size} breached tickets ({kind}, reminders every {REMIND_EVERY})"
