@@ -19,7 +19,7 @@ from urllib.request import urlopen
 from redis import Redis
 from rq import Worker
 
-from bench.harness import REDIS_BENCH_URL, ROOT, environ, scratch_database
+from bench.harness import REDIS_BENCH_URL, ROOT, environ, scratch_database, stop_processes
 from core.config import load_config
 from core.timeutil import utcnow
 from standins.slack import start_standin_in_thread
@@ -149,8 +149,7 @@ def run() -> dict:
                     print(f"slack delivery, {label}: {result}", flush=True)
                     results[label] = result
             finally:
-                worker.terminate()
-                worker.wait(timeout=30)
+                stop_processes([worker])
     finally:
         server.shutdown()
         release_redis()

@@ -39,10 +39,11 @@ def refit(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, out_dir: Path | Non
     from models.train import read_corrections
 
     artifact_dir, out_dir = Path(artifact_dir), Path(out_dir or artifact_dir)
-    encoder = build_classifier(artifact_dir, branch=False).encoder  # the embedding the heads read
-    old = load_heads(artifact_dir)
+    artifact = build_classifier(artifact_dir, branch=False)  # the embedding the heads read
+    encoder, old = artifact.encoder, artifact.heads
     twcs = complaint_heads.read_twcs(data_dir, labels=twcs_labels)
-    corrections = read_corrections(labels_db) if labels_db else None
+    # Corrections label complaints only: a severity refit has no use for them.
+    corrections = read_corrections(labels_db) if labels_db and "complaint" in heads else None
     complaint, severity, chosen = complaint_heads.fit(encoder, twcs, corrections)
     replaced = [key for name in heads for key in META_KEYS[name]]
     meta = {key: value for key, value in old.meta.items() if key not in replaced}
