@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models import urgency_agreement
 from models.urgency_data import (
     HARMS,
     REAL,
@@ -29,6 +30,7 @@ from models.urgency_data import (
     WRITTEN_TEST6,
     WRITTEN_TEST7,
     WRITTEN_TEST8,
+    WRITTEN_TEST9,
     UrgencySet,
     read_real,
     read_written,
@@ -70,11 +72,12 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (real split, hand-written file, its number in the set names): the fresh pair first. "test8" and the
-# eighth hand-written set were committed before any model was scored on them. Each earlier pair was
+# (real split, hand-written file, its number in the set names): the fresh pair first. "test9" and the
+# ninth hand-written set were committed before any model was scored on them. Each earlier pair was
 # fresh for some versions and is now "seen before" (the history in the section says which); all are
 # shown, only the fresh pair is clean.
 PAIRS = (
+    ("test9", WRITTEN_TEST9, " 9"),
     ("test8", WRITTEN_TEST8, " 8"),
     ("test7", WRITTEN_TEST7, " 7"),
     ("test6", WRITTEN_TEST6, " 6"),
@@ -125,7 +128,7 @@ def _read_by(meta: dict) -> str:
             "severity and incidents read the shipped block, unchanged)")
 
 
-def _intro(version: str, meta: dict) -> list[str]:
+def _intro(version: str, meta: dict, real_critical: list[int]) -> list[str]:
     held = meta.get("thresholds_held_out")
     if held and held.get("folds"):
         chosen = (f"on the probabilities {held['folds']} probe branches and heads, each trained with the same recipe "
@@ -148,13 +151,13 @@ def _intro(version: str, meta: dict) -> list[str]:
         "Scored as the workers decide (`triage.urgency.decide`, no followers or repeat contacts); "
         "\"none\" is a post for which no ticket opens. Labelling guide and data: `models/data/URGENCY.md`.",
         "",
-        "The fresh pair (300 real tweets drawn and labelled for `test8`; 300 hand-written posts by two "
+        f"The fresh pair (300 real tweets drawn and labelled for `{PAIRS[0][0]}`; 300 hand-written posts by two "
         "authors who read only the guide, in 40 industries no other file uses) was committed before any "
         "model was scored on it. The older sets were scored on while earlier versions were built "
         "(\"seen before\"). Cautions: hand-written posts are written from the guide, so they measure "
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
-        "(8, 6, 4, 3, 4, 9, 6 and 4), too few for their critical recall to mean much, and their other columns show the "
-        "cost on ordinary traffic. The history below says which set saw which decision.",
+        f"({', '.join(map(str, real_critical))}), too few for their critical recall to mean much, and their other "
+        "columns show the cost on ordinary traffic. The history below says which set saw which decision.",
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
         "| low/none called critical | needing a reply, left silent |",
@@ -174,9 +177,12 @@ def _confusion(counts: Counter, rows, columns, corner: str) -> list[str]:
     return lines + ["```"]
 
 
-def section(results: list, version: str, meta: dict, earlier: list | None = None, severity=None) -> str:
-    """``results``: (set name, scores) of the shipped model; ``earlier``: (set name, version, scores)."""
-    lines = _intro(version, meta)
+def section(results: list, version: str, meta: dict, earlier: list | None = None, severity=None,
+            agreed: list | None = None) -> str:  # fmt: skip
+    """``results``: (set name, scores) of the shipped model; ``earlier``: (set name, version, scores);
+    ``agreed``: (split, version, ``urgency_agreement.agreement``)."""
+    real_critical = [sum(n for _, n in s["per_harm"].values()) for name, s in results if name.startswith("real")]
+    lines = _intro(version, meta, real_critical)
     for name, s in results:
         lines.append(_row(name, version, s))
     lines += [_row(name, earlier_version, s) for name, earlier_version, s in earlier or []]
@@ -184,6 +190,8 @@ def section(results: list, version: str, meta: dict, earlier: list | None = None
         lines += ["", f"Critical recall by harm, {name}: "
                   + ", ".join(f"{h} {hit}/{n}" for h, (hit, n) in s["per_harm"].items()), ""]  # fmt: skip
         lines += _confusion(s["confusion"], TIER_LABELS, TIER_LABELS, "true\\pred")
+    if agreed:
+        lines += ["", *urgency_agreement.lines(agreed)]
     if severity:
         lines += ["", "Severity (Jin & Aletras 2021, as xfincorp's annotators rated it) against this guide's "
                   "tiers, every xfincorp row labelled for urgency (train and test). The scale rates how a "
@@ -193,6 +201,22 @@ def section(results: list, version: str, meta: dict, earlier: list | None = None
         lines += _confusion(severity, ("0", "1", "2", "3", "4"), TIER_LABELS, "severity")
     lines += ["", HISTORY, "", SECTION_END]
     return "\n".join(lines)
+
+
+def labellers(data_dir: Path, decide, clf, baseline: list[Path] = ()) -> list[tuple[str, str, dict]]:
+    """Each twice-labelled split (``models.urgency_agreement``) with the labellers' agreement and each
+    model's distance from them: (split, version, agreement)."""
+    from models.classifier import build_classifier
+
+    models = [clf, *(build_classifier(path) for path in baseline)]
+    out = []
+    for split, rows in urgency_agreement.paired().items():
+        data = read_real(data_dir, split)
+        for model in models:
+            decided = dict(zip(data.groups, decided_tiers(model, data.texts, decide), strict=True))
+            predicted = [decided[f"{file}:{key}"] for (file, key), _, _ in rows]
+            out.append((split, model.model_version, urgency_agreement.agreement(rows, predicted)))
+    return out
 
 
 def write_section(path: Path, text: str) -> None:
@@ -217,6 +241,7 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = (
         earlier += [(name, other.model_version, scores(data, decided_tiers(other, data.texts, decide)))
                     for name, data in sets]  # fmt: skip
     severity = severity_against_tier(data_dir)
-    text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity)
+    agreed = labellers(data_dir, decide, clf, baseline)
+    text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity, agreed)
     write_section(out, text)
     return text

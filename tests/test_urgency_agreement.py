@@ -1,0 +1,91 @@
+"""Two labellings of the same real tweets: pairing by key, agreement, and the model beside them."""
+
+import csv
+
+import pytest
+
+from models import urgency_agreement
+from models.urgency_data import REAL, SECOND, TIER_LABELS
+from models.urgency_eval import section
+
+HEADER = ("file", "key", "tier", "harm", "split")
+
+
+def write(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([HEADER, *rows])
+    return path
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    first = write(tmp_path / "first.csv", [
+        ("a.csv", "1", "critical", "safety", "t1"),
+        ("a.csv", "2", "high", "money", "t1"),
+        ("a.csv", "3", "none", "none", "t1"),
+        ("a.csv", "4", "low", "none", "t1"),
+        ("a.csv", "5", "normal", "none", "train"),
+    ])  # fmt: skip
+    second = write(tmp_path / "second.csv", [
+        ("a.csv", "4", "normal", "none", "t1"),
+        ("a.csv", "1", "critical", "safety", "t1"),
+        ("a.csv", "3", "none", "none", "t1"),
+        ("a.csv", "2", "critical", "stranded", "t1"),
+    ])  # fmt: skip
+    return first, second
+
+
+def test_rows_pair_by_key_in_the_first_files_order(labelled):
+    rows = urgency_agreement.paired(*labelled)
+    assert list(rows) == ["t1"]
+    assert rows["t1"] == [(("a.csv", "1"), "critical", "critical"), (("a.csv", "2"), "high", "critical"),
+                          (("a.csv", "3"), "none", "none"), (("a.csv", "4"), "low", "normal")]  # fmt: skip
+
+
+def test_agreement_counts_tiers_critical_posts_and_the_model(labelled):
+    rows = urgency_agreement.paired(*labelled)["t1"]
+    found = urgency_agreement.agreement(rows, ["high", "high", "none", "low"])
+    assert found["n"] == 4 and found["tier_agreement"] == 0.5
+    assert (found["critical_first"], found["critical_second"], found["critical_both"]) == (1, 2, 1)
+    assert found["reply_agreement"] == 1.0
+    assert found["model_vs_first"] == 0.75 and found["model_vs_second"] == 0.25
+    assert found["model_where_agreed"] == 0.5  # rows 1 and 3 agreed; the model missed the critical one
+    assert found["critical_both_found"] == 0
+    assert -1.0 <= found["kappa"] < 1.0
+
+
+def test_identical_labellings_agree_fully():
+    rows = [(("f", str(i)), t, t) for i, t in enumerate(TIER_LABELS)]
+    found = urgency_agreement.agreement(rows, list(TIER_LABELS))
+    assert found["tier_agreement"] == found["kappa"] == found["model_where_agreed"] == 1.0
+    assert found["critical_both_found"] == 1
+
+
+def test_a_split_that_differs_between_the_files_is_refused(tmp_path, labelled):
+    first, _ = labelled
+    second = write(tmp_path / "bad.csv", [("a.csv", "5", "normal", "none", "t1")])
+    with pytest.raises(ValueError, match="split"):
+        urgency_agreement.paired(first, second)
+
+
+def test_a_second_label_without_a_first_is_refused(tmp_path, labelled):
+    first, _ = labelled
+    second = write(tmp_path / "extra.csv", [("a.csv", "99", "normal", "none", "t1")])
+    with pytest.raises(ValueError, match="not in"):
+        urgency_agreement.paired(first, second)
+
+
+def test_the_shipped_second_labelling_pairs_with_the_first():
+    rows = urgency_agreement.paired(REAL, SECOND)
+    assert {split: len(r) for split, r in rows.items()} == {"test7": 300, "test8": 300}
+    assert all(a in TIER_LABELS and b in TIER_LABELS for r in rows.values() for _, a, b in r)
+
+
+def test_the_report_section_shows_the_agreement_table(labelled):
+    rows = urgency_agreement.paired(*labelled)["t1"]
+    agreed = [("t1", "v1", urgency_agreement.agreement(rows, ["high", "high", "none", "low"]))]
+    meta = {"rows": {"total": 4}, "sources": "s", "tier_c": 1, "harm_c": 1, "critical_c": 1,
+            "critical_at": 0.5, "evidence_at": 0.4}  # fmt: skip
+    text = section([], "v1", meta, agreed=agreed)
+    assert "| t1 | 4 | 0.50 |" in text
+    assert "| 1 / 2 / 1 | `v1` | 0.75 | 0.25 | 0.50 | 0 of 1 |" in text
