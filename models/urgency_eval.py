@@ -203,19 +203,18 @@ def section(results: list, version: str, meta: dict, earlier: list | None = None
     return "\n".join(lines)
 
 
-def labellers(data_dir: Path, decide, clf, baseline: list[Path] = ()) -> list[tuple[str, str, dict]]:
+def labellers(sets: list, versions: list[str], decided: dict) -> list[tuple[str, str, dict]]:
     """Each twice-labelled split (``models.urgency_agreement``) with the labellers' agreement and each
-    model's distance from them: (split, version, agreement)."""
-    from models.classifier import build_classifier
-
-    models = [clf, *(build_classifier(path) for path in baseline)]
+    model's distance from them: (split, version, agreement). ``decided``: (version, set name) -> the
+    tiers ``decided_tiers`` gave that set's posts."""
+    real = {data.source: (name, data) for name, data in sets}
     out = []
     for split, rows in urgency_agreement.paired().items():
-        data = read_real(data_dir, split)
-        for model in models:
-            decided = dict(zip(data.groups, decided_tiers(model, data.texts, decide), strict=True))
-            predicted = [decided[f"{file}:{key}"] for (file, key), _, _ in rows]
-            out.append((split, model.model_version, urgency_agreement.agreement(rows, predicted)))
+        name, data = real[f"real-{split}"]
+        for version in versions:
+            by_key = dict(zip(data.groups, decided[(version, name)], strict=True))
+            predicted = [by_key[f"{file}:{key}"] for (file, key), _, _ in rows]
+            out.append((split, version, urgency_agreement.agreement(rows, predicted)))
     return out
 
 
@@ -233,15 +232,14 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = (
     from models.classifier import build_classifier, load_classifier
 
     clf = clf or load_classifier()
+    models = [clf, *(build_classifier(path) for path in baseline)]
     sets = test_sets(data_dir)
-    results = [(name, scores(data, decided_tiers(clf, data.texts, decide))) for name, data in sets]
-    earlier = []
-    for path in baseline:
-        other = build_classifier(path)
-        earlier += [(name, other.model_version, scores(data, decided_tiers(other, data.texts, decide)))
-                    for name, data in sets]  # fmt: skip
-    severity = severity_against_tier(data_dir)
-    agreed = labellers(data_dir, decide, clf, baseline)
-    text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity, agreed)
+    decided = {(m.model_version, name): decided_tiers(m, data.texts, decide) for m in models for name, data in sets}
+    results = [(name, scores(data, decided[(clf.model_version, name)])) for name, data in sets]
+    earlier = [(name, m.model_version, scores(data, decided[(m.model_version, name)]))
+               for m in models[1:] for name, data in sets]  # fmt: skip
+    agreed = labellers(sets, [m.model_version for m in models], decided)
+    text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity_against_tier(data_dir),
+                   agreed)  # fmt: skip
     write_section(out, text)
     return text

@@ -2,11 +2,12 @@
 
 import csv
 
+import numpy as np
 import pytest
 
 from models import urgency_agreement
-from models.urgency_data import REAL, SECOND, TIER_LABELS
-from models.urgency_eval import section
+from models.urgency_data import REAL, SECOND, TIER_LABELS, UrgencySet
+from models.urgency_eval import labellers, section
 
 HEADER = ("file", "key", "tier", "harm", "split")
 
@@ -89,3 +90,24 @@ def test_the_report_section_shows_the_agreement_table(labelled):
     text = section([], "v1", meta, agreed=agreed)
     assert "| t1 | 4 | 0.50 |" in text
     assert "| 1 / 2 / 1 | `v1` | 0.75 | 0.25 | 0.50 | 0 of 1 |" in text
+
+
+def test_the_report_matches_each_models_tiers_to_the_labels_by_key():
+    """A model that gives exactly the first labels, its sets in another order than the labels' file,
+    agrees with them fully; one that gives the second labels agrees with the second."""
+    sets, decided = [], {}
+    for split, rows in urgency_agreement.paired().items():
+        keys = [f"{file}:{key}" for (file, key), _, _ in rows][::-1]
+        zeros = np.zeros(len(keys), dtype=int)
+        name = f"real tweets, {split} split"
+        sets.append((name, UrgencySet(["-"] * len(keys), zeros, zeros, f"real-{split}", np.array(keys))))
+        first = {f"{file}:{key}": a for (file, key), a, _ in rows}
+        second = {f"{file}:{key}": b for (file, key), _, b in rows}
+        decided[("first", name)] = [first[k] for k in keys]
+        decided[("second", name)] = [second[k] for k in keys]
+    found = labellers(sets, ["first", "second"], decided)
+    assert [(split, version) for split, version, _ in found] == [
+        ("test7", "first"), ("test7", "second"), ("test8", "first"), ("test8", "second")]  # fmt: skip
+    for _, version, a in found:
+        assert a["model_vs_" + version] == 1.0 and a["model_where_agreed"] == 1.0
+        assert a["critical_both_found"] == a["critical_both"]
