@@ -26,16 +26,16 @@ def _labels(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
 
 def paired(first: Path = REAL, second: Path = SECOND) -> dict[str, list[tuple[tuple[str, str], str, str]]]:
     """Per split: [((file, key), first tier, second tier)], in the first file's order."""
-    other = _labels(second)
+    labels, other = _labels(first), _labels(second)
+    missing = set(other) - set(labels)
+    if missing:
+        raise ValueError(f"{len(missing)} rows of {second.name} are not in {first.name}")
     out: dict[str, list] = {}
-    for key, (tier, split) in _labels(first).items():
+    for key, (tier, split) in labels.items():
         if key in other:
             if other[key][1] != split:
                 raise ValueError(f"{key}: split {split!r} in {first.name}, {other[key][1]!r} in {second.name}")
             out.setdefault(split, []).append((key, tier, other[key][0]))
-    missing = set(other) - set(_labels(first))
-    if missing:
-        raise ValueError(f"{len(missing)} rows of {second.name} are not in {first.name}")
     return out
 
 
