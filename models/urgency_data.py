@@ -26,6 +26,7 @@ WRITTEN_TEST6 = DATA_DIR / "urgency_test6_written.csv"
 WRITTEN_TEST7 = DATA_DIR / "urgency_test7_written.csv"
 WRITTEN_TEST8 = DATA_DIR / "urgency_test8_written.csv"
 WRITTEN_TEST9 = DATA_DIR / "urgency_test9_written.csv"
+WRITTEN_TEST10 = DATA_DIR / "urgency_test10_written.csv"
 # A second, independent labelling of some test splits' real tweets (``models.urgency_agreement``).
 SECOND = DATA_DIR / "urgency_real_second.csv"
 _KEY_COLUMN = {"twcs_5000.csv": "tweet_id", "airline_tweets.csv": "tweet_id", "xfincorp.csv": None}
@@ -80,7 +81,7 @@ def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
 
 
 def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
-    """Real tweets of ``split`` (train, or a test split: test, test2 ... test9): ``file,key,tier,harm,split``,
+    """Real tweets of ``split`` (train, or a test split: test, test2 ... test10): ``file,key,tier,harm,split``,
     texts joined from the files under ``data_dir`` (``../shared/data``)."""
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [row for row in csv.DictReader(fh) if row["split"] == split]
