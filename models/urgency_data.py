@@ -16,7 +16,7 @@ DATA_DIR = Path(__file__).parent / "data"
 REAL = DATA_DIR / "urgency_real.csv"
 WRITTEN = DATA_DIR / "urgency_written.csv"
 # Every hand-written training file (URGENCY.md says who wrote which, and why).
-WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcd"))
+WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcde"))
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 WRITTEN_TEST2 = DATA_DIR / "urgency_test2_written.csv"
 WRITTEN_TEST3 = DATA_DIR / "urgency_test3_written.csv"
