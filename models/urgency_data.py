@@ -18,15 +18,20 @@ WRITTEN = DATA_DIR / "urgency_written.csv"
 # Every hand-written training file (URGENCY.md says who wrote which, and why).
 WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcde"))
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
-WRITTEN_TEST2 = DATA_DIR / "urgency_test2_written.csv"
-WRITTEN_TEST3 = DATA_DIR / "urgency_test3_written.csv"
-WRITTEN_TEST4 = DATA_DIR / "urgency_test4_written.csv"
-WRITTEN_TEST5 = DATA_DIR / "urgency_test5_written.csv"
-WRITTEN_TEST6 = DATA_DIR / "urgency_test6_written.csv"
-WRITTEN_TEST7 = DATA_DIR / "urgency_test7_written.csv"
-WRITTEN_TEST8 = DATA_DIR / "urgency_test8_written.csv"
-WRITTEN_TEST9 = DATA_DIR / "urgency_test9_written.csv"
-WRITTEN_TEST10 = DATA_DIR / "urgency_test10_written.csv"
+# Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
+LAST_PAIR = 10
+
+
+def test_split(number: int) -> str:
+    """The real tweets' split of test pair ``number``: ``test`` for the first, ``test{n}`` after."""
+    return "test" if number == 1 else f"test{number}"
+
+
+def written_test(number: int) -> Path:
+    """The hand-written test file of pair ``number`` (1: the first, ``WRITTEN_TEST``)."""
+    return WRITTEN_TEST if number == 1 else DATA_DIR / f"urgency_test{number}_written.csv"
+
+
 # A second, independent labelling of some test splits' real tweets (``models.urgency_agreement``).
 SECOND = DATA_DIR / "urgency_real_second.csv"
 _KEY_COLUMN = {"twcs_5000.csv": "tweet_id", "airline_tweets.csv": "tweet_id", "xfincorp.csv": None}

@@ -20,21 +20,14 @@ import numpy as np
 from models import urgency_agreement
 from models.urgency_data import (
     HARMS,
+    LAST_PAIR,
     REAL,
     TIER_LABELS,
-    WRITTEN_TEST,
-    WRITTEN_TEST2,
-    WRITTEN_TEST3,
-    WRITTEN_TEST4,
-    WRITTEN_TEST5,
-    WRITTEN_TEST6,
-    WRITTEN_TEST7,
-    WRITTEN_TEST8,
-    WRITTEN_TEST9,
-    WRITTEN_TEST10,
     UrgencySet,
     read_real,
     read_written,
+    test_split,
+    written_test,
 )
 from models.urgency_history import HISTORY
 
@@ -77,18 +70,7 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
 # tenth hand-written set were committed before any model was scored on them. Each earlier pair was
 # fresh for some versions and is now "seen before" (the history in the section says which); all are
 # shown, only the fresh pair is clean.
-PAIRS = (
-    ("test10", WRITTEN_TEST10, " 10"),
-    ("test9", WRITTEN_TEST9, " 9"),
-    ("test8", WRITTEN_TEST8, " 8"),
-    ("test7", WRITTEN_TEST7, " 7"),
-    ("test6", WRITTEN_TEST6, " 6"),
-    ("test5", WRITTEN_TEST5, " 5"),
-    ("test4", WRITTEN_TEST4, " 4"),
-    ("test3", WRITTEN_TEST3, " 3"),
-    ("test2", WRITTEN_TEST2, " 2"),
-    ("test", WRITTEN_TEST, ""),
-)
+PAIRS = tuple((test_split(n), written_test(n), f" {n}" if n > 1 else "") for n in range(LAST_PAIR, 0, -1))
 # (name, reader), two per pair.
 TEST_SETS = tuple(
     entry
