@@ -6,13 +6,10 @@ import platform
 from pathlib import Path
 
 from models import adapter
-from models.complaint_heads import TWCS_COMPLAINTS
-from models.datasets import embed_cached, read_csv, read_keyed
+from models.datasets import embed_cached, read_csv
 from models.encoder import ENCODER_NAME, Encoder, default_encoder_dir
 from models.evaluate import (
     COMPARE_ROWS,
-    OOD_FILE,
-    TWCS_LABELS,
     adapted_cross_domain,
     compare_encoders,
     heads_scores,
@@ -21,6 +18,7 @@ from models.evaluate import (
     severity_scores,
     training_parts,
 )
+from models.report_checks import SET_NAMES, check_set_lines, check_sets
 from models.text import normalize
 from models.train import adapted, cross_domain_complaint, embed_texts
 
@@ -29,7 +27,6 @@ COMMAND = (
     "--airline ../shared/data/airline_tweets.csv --twcs ../shared/data/twcs_5000.csv "
     "--compare-encoder /tmp/mpnet/all-mpnet-base-v2"
 )
-SET_NAMES = {"ood": "hand-written", "twcs": "real (twcs)", "absent": "real, food and entertainment (twcs)"}
 
 
 def _adapter_line(trained: dict | None) -> str:
@@ -62,10 +59,7 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None, *,
     named = [(f"{ENCODER_NAME} (shipped)", default_encoder_dir())]
     encoders = compare_encoders(named + [(Path(d).name, d) for d in compare_dirs], fin, air, seed)
     shipped = build_classifier(threads=2)
-    checks = [("ood", read_csv(OOD_FILE))]
-    if twcs:
-        checks.append(("twcs", read_keyed(TWCS_LABELS, twcs)))
-        checks.append(("absent", read_keyed(TWCS_COMPLAINTS, twcs, "test")))
+    checks = check_sets(twcs)
     vectors = {  # as shipped.predict embeds them
         name: shipped.encoder.encode([normalize(t) for t in d.texts], shipped.batch_size) for name, d in checks
     }
@@ -78,7 +72,7 @@ def write_report(xfincorp, airline, compare_dirs, seed, out: Path, twcs=None, *,
     ablation = _ablation(encoder, tuned, fin, air, seed, frozen, held, checks)
     lines = [
         *_model_lines(shipped, seed, held, frozen, cross),
-        *_check_set_lines(checks, blocks),
+        *check_set_lines(checks, blocks),
         *_severity_lines(severity_rows),
         *_ablation_lines(ablation, [name for name, _ in checks]),
         *_encoder_lines(encoders),
@@ -153,65 +147,6 @@ def _model_lines(shipped, seed, held, frozen, cross) -> list[str]:
         "complaints and some negative remarks as none.",
         "",
     ]
-
-
-def _check_set_lines(checks, blocks) -> list[str]:
-    ood = checks[0][1]
-    lines = [
-        "## Out-of-domain check sets",
-        "",
-        "Industries absent from training, scored with the shipped model. Neither set is used for",
-        "training or for choosing C, thresholds or weights; labelling guide in",
-        "`models/data/README.md`. One decision did see them: the adapter was adopted after its",
-        "first run scored higher here (the recipe in `models/adapter.py` was run once with the",
-        "settings written down before it, not tuned on these sets), while across domains it gained",
-        "little (table above). For that decision the sets are no longer untouched. The",
-        "hand-written set also served to extend the severity cues (next section but one).",
-        "",
-        f"{len(ood)} hand-written tweets to retail, food delivery, electronics, software, telecom,",
-        "transport and (non-xfincorp) banking brands (`models/data/ood_tweets.csv`):",
-        "",
-        "```",
-        *"\n\n".join(blocks["ood"]).splitlines(),
-        "```",
-        "",
-    ]
-    if "twcs" in blocks:
-        n = len(checks[1][1])
-        lines += [
-            f"{n} real customer tweets that open a conversation in twcs_5000.csv (Apple, Amazon,",
-            "Chipotle, Uber, Xbox, PlayStation, Tesco, Spotify, telecoms, ...; airlines and",
-            "non-English tweets left out), hand-labelled by tweet_id in",
-            "`models/data/twcs_labels.csv` (the texts stay in ../shared/data):",
-            "",
-            "```",
-            *"\n\n".join(blocks["twcs"]).splitlines(),
-            "```",
-            "",
-        ]
-    if "absent" in blocks:
-        lines += [
-            f"{len(checks[2][1])} real customer tweets to food (Chipotle, Papa John's, Postmates, ...) and",
-            "entertainment brands (Spotify, PlayStation, Xbox, Activision, Hulu), the test split of",
-            "`models/data/twcs_complaints.csv`: labelled and committed before any model was scored on",
-            "them, and no training row of `models/complaint_heads.py` comes from either industry. Scored",
-            "once by two versions (see the next paragraph), so no longer clean:",
-            "",
-            "```",
-            *"\n\n".join(blocks["absent"]).splitlines(),
-            "```",
-            "",
-            "The heads of `models/complaint_heads.py` (learned from 1,180 real tweets to seven other",
-            "industries; `python -m models refit-heads`) were scored once on this split as candidate",
-            "`a9668fa3`, under a rule written before: complaint macro-F1 0.799 against the shipped",
-            "0.795, severity 0.436 against 0.366; and tier accuracy on real urgency test7 0.547",
-            "against 0.563. The rule asked for +0.01 on complaints and at most -0.01 on tier accuracy;",
-            "it was not shipped. Leaving one of the seven industries out at a time (the four neither",
-            "xfincorp nor the airline file covers), the shipped recipe scored 0.816 and the",
-            "candidate's 0.829 on complaints; 0.395 and 0.462 on severity (1-4).",
-            "",
-        ]
-    return lines
 
 
 def _severity_lines(severity_rows) -> list[str]:
