@@ -56,7 +56,7 @@ PROSE = {
     ),
     "absent2": (
         ["{n} more real tweets to the same food and entertainment brands, the test2 split of",
-         "`models/data/twcs_complaints.csv`: every one no complaint label held (they sat in the",
+         "`models/data/twcs_complaints.csv`, none of which a complaint label held (they sat in the",
          "urgency test splits), labelled twice (complaint agreement 0.98, severity 0.93) and",
          "committed before any complaint or severity head was scored on them. Scored once, by",
          "`c6eae3c9` and `f80f8e54` (next paragraph), so no longer clean:"],

@@ -47,3 +47,8 @@ def test_only_unlabelled_customer_tweets_to_the_industries_asked_for_are_drawn(t
         writer.writerows(row for _, row in rows)
     assert draw(tmp_path, {"food"}) == [("900001", "ChipotleTweets", "food", "text 900001")]
     assert [r[0] for r in draw(tmp_path, {"food", "retail"})] == ["900001", "900003"]
+
+
+def test_ids_written_as_floats_still_link_a_thread():
+    tweets = dict([tweet("64", inbound=False, author="ChipotleTweets", replies="65"), tweet("65", parent="64.0")])
+    assert thread_brands(tweets) == {"65": "ChipotleTweets"}

@@ -21,6 +21,12 @@ TWCS_LABELS = TWCS_COMPLAINTS.parent / "twcs_labels.csv"
 MAX_HOPS = 50  # a thread is a chain of replies; a cycle in the data must not loop forever
 
 
+def _tweet_id(value: str) -> str:
+    """The file writes some ids as floats ("64.0")."""
+    value = (value or "").strip()
+    return value[:-2] if value.endswith(".0") else value
+
+
 def thread_brands(tweets: dict[str, dict]) -> dict[str, str]:
     """tweet_id -> the author of the first brand (not inbound) tweet found by walking its thread."""
     brands = {}
@@ -28,7 +34,8 @@ def thread_brands(tweets: dict[str, dict]) -> dict[str, str]:
         seen, queue = {tweet_id}, [tweet_id]
         while queue and len(seen) <= MAX_HOPS and tweet_id not in brands:
             row = tweets[queue.pop(0)]
-            linked = (row["response_tweet_id"] or "").split(",") + [row["in_response_to_tweet_id"]]
+            ids = (row["response_tweet_id"] or "").split(",") + [row["in_response_to_tweet_id"]]
+            linked = [_tweet_id(t) for t in ids]
             for other in (t for t in linked if t in tweets and t not in seen):
                 if tweets[other]["inbound"] == "False":
                     brands[tweet_id] = tweets[other]["author_id"]
