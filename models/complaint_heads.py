@@ -13,6 +13,13 @@ The shipped heads still come from ``models.train`` (xfincorp and airline).
   severity (1-4, after the wording cues) 0.462 alone, 0.445 with xfincorp's complaints, 0.395 from
   xfincorp's alone. Reading the branch's embedding beside the shipped one gained 0.006 (0.835):
   not worth tying these heads to the urgency branch.
+- **What did not help complaints** (2026-12-06, the same leave-one-industry-out measure, best C
+  and threshold; training rows only): the shipped embedding 0.829; heads on frozen
+  all-mpnet-base-v2 0.803 (frozen MiniLM 0.774: the adapter is worth more than the larger model);
+  a copy of the last block tuned on complaints (twcs rows and xfincorp, as the urgency branch is
+  tuned on urgency) 0.822 after 300 steps and lower after 1,500; the adapter retrained with the
+  other industries' twcs rows beside xfincorp and airline 0.825 (folds +0.013, -0.018, 0.000,
+  -0.009). The encoder, not the heads' rows, bounds complaint detection across industries.
 - **C and threshold:** leave one industry out over FOLDS; the C with the best mean macro-F1, then
   the lowest threshold within THRESHOLD_SLACK of the best (a missed complaint is a customer met
   with silence).
