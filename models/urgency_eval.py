@@ -66,8 +66,8 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (real split, hand-written file, its number in the set names): the fresh pair first. "test10" and the
-# tenth hand-written set were committed before any model was scored on them. Each earlier pair was
+# (real split, hand-written file, its number in the set names): the fresh pair first. The fresh pair
+# (LAST_PAIR) was committed before any model was scored on it. Each earlier pair was
 # fresh for some versions and is now "seen before" (the history in the section says which); all are
 # shown, only the fresh pair is clean.
 PAIRS = tuple((test_split(n), written_test(n), f" {n}" if n > 1 else "") for n in range(LAST_PAIR, 0, -1))
