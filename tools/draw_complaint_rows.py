@@ -16,8 +16,8 @@ import csv
 from pathlib import Path
 
 from models.complaint_heads import TWCS_COMPLAINTS, TWCS_FILE
+from models.evaluate import TWCS_LABELS
 
-TWCS_LABELS = TWCS_COMPLAINTS.parent / "twcs_labels.csv"
 MAX_HOPS = 50  # a thread is a chain of replies; a cycle in the data must not loop forever
 
 
