@@ -32,6 +32,9 @@ class SlackConfig:
     managers_channel: str | None = None
 
 
+MODEL_RUNTIMES = ("auto", "torch")  # models.onnx_forward.RUNTIMES: the model package reads no config
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     threads: int = 2
@@ -39,6 +42,9 @@ class ModelConfig:
     # Mentions one worker claims at a time, at most: what is waiting, up to this. The model sorts
     # them by length into batches of `batch_size`, so a burst wastes less work on padding.
     claim: int = 64
+    # What runs the model: "auto" is ONNX Runtime where it gives torch's float32 results faster
+    # (models.onnx_forward), torch elsewhere; "torch" always torch.
+    runtime: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -128,8 +134,12 @@ def parse_routes(r: Reader, raw) -> tuple[Route, ...]:
 
 def parse_model(r: Reader, raw) -> ModelConfig:
     raw = r.mapping(raw, "model")
-    r.unknown(raw, ("threads", "batch_size", "claim"), "model")
+    r.unknown(raw, ("threads", "batch_size", "claim", "runtime"), "model")
     values = {}
+    if "runtime" in raw:
+        if raw["runtime"] not in MODEL_RUNTIMES:
+            r.fail("model.runtime", f"must be one of {', '.join(MODEL_RUNTIMES)}")
+        values["runtime"] = raw["runtime"]
     for key, low, high in (("threads", 1, 64), ("batch_size", 1, 1024), ("claim", 1, 4096)):
         if key in raw:
             value = raw[key]

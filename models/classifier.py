@@ -136,9 +136,11 @@ class Classifier:
         return out
 
 
-def build_classifier(artifact_dir: Path | None = None, threads: int | None = None, branch: bool = True) -> Classifier:
+def build_classifier(artifact_dir: Path | None = None, threads: int | None = None, branch: bool = True,
+                     runtime: str = "auto") -> Classifier:  # fmt: skip
     """Uncached constructor, for evaluating an artifact other than the shipped one (``branch=False``:
-    without the urgency branch, for training a new one on the same encoder)."""
+    without the urgency branch, for training a new one on the same encoder). ``runtime``: the YAML
+    model.runtime (``models.onnx_forward``)."""
     from models.encoder import ENCODER_NAME, Encoder
 
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
@@ -153,21 +155,21 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
         encoder.fork(urgency_branch.load(artifact_dir), fitted.get("precision", "float32"))
         if encoder.branch != fitted["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the urgency branch file is not the one the heads were fitted on")
-    return Classifier(encoder, heads, version)
+    return Classifier(encoder.accelerate(runtime), heads, version)
 
 
 _loaded: Classifier | None = None
 _loading = threading.Lock()
 
 
-def load_classifier(threads: int | None = None) -> Classifier:
+def load_classifier(threads: int | None = None, runtime: str = "auto") -> Classifier:
     """The shipped model, loaded once per process (a worker keeps it between jobs).
 
-    ``threads`` sets torch's intra-op threads at that first load; later calls return the same
-    instance whatever they pass.
+    ``threads`` sets the intra-op threads and ``runtime`` what runs the model (``models.onnx_forward``)
+    at that first load; later calls return the same instance whatever they pass.
     """
     global _loaded
     with _loading:
         if _loaded is None:
-            _loaded = build_classifier(threads=threads)
+            _loaded = build_classifier(threads=threads, runtime=runtime)
     return _loaded

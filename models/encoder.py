@@ -60,6 +60,8 @@ class Encoder:
         self.adapter: str | None = None  # the merged adapter's fingerprint
         self.branch: str | None = None  # the urgency branch's fingerprint (models.urgency_branch)
         self.branch_precision = "float32"  # what the branch computes in, where this CPU allows
+        self.runtime = "torch"  # what runs inference: "onnx" after ``accelerate`` (models.onnx_forward)
+        self._onnx = None
 
     @property
     def cache_key(self) -> str:
@@ -74,6 +76,7 @@ class Encoder:
             raise ValueError("this encoder already has an adapter merged")
         adapter.merge(self.model, tensors)
         self.adapter = adapter.fingerprint(tensors)
+        self._to_torch()  # an exported graph would hold the weights from before the merge
         return self
 
     def fork(self, tensors: dict[str, np.ndarray], precision: str = "float32") -> Encoder:
@@ -86,7 +89,21 @@ class Encoder:
             raise ValueError("this encoder already has an urgency branch")
         self.branch_precision = urgency_branch.install(self.model, tensors, precision)
         self.branch = adapter.fingerprint(tensors)
+        self._to_torch()
         return self
+
+    def accelerate(self, setting: str = "auto") -> Encoder:
+        """Run inference through ONNX Runtime where ``onnx_forward.runtime_for`` says it is exact and
+        faster (``setting``: the YAML model.runtime). Call it once the weights are final."""
+        from models import onnx_forward
+
+        if onnx_forward.runtime_for(setting, self.branch_precision) == "onnx":
+            self._onnx = onnx_forward.OnnxForward(self.model, self._torch.get_num_threads())
+            self.runtime = "onnx"
+        return self
+
+    def _to_torch(self) -> None:
+        self._onnx, self.runtime = None, "torch"
 
     def urgency_view(self) -> UrgencyView:
         return UrgencyView(self)
@@ -98,6 +115,7 @@ class Encoder:
 
         twin = copy.copy(self)
         twin.model = copy.deepcopy(self.model)
+        twin._to_torch()  # the copy is trained: torch, with gradients
         if twin.branch and not branch:
             from models.urgency_branch import last_block
 
@@ -153,17 +171,21 @@ class Encoder:
         return self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_TOKENS,
                               return_tensors="pt", return_offsets_mapping=offsets)  # fmt: skip
 
-    def _states(self, batch):
+    def _states(self, batch, torch_only: bool = False):
         """The last block's token states, as shipped and as the urgency branch (the same without one).
         With a branch the block's output holds both, side by side (``urgency_branch.Fork``)."""
-        hidden = self.model(**batch).last_hidden_state
+        if self._onnx is not None and not torch_only:
+            hidden = self._onnx(batch)
+        else:
+            hidden = self.model(**batch).last_hidden_state
         if not self.branch:
             return hidden, hidden
         return hidden[..., : self.dim], hidden[..., self.dim :]
 
     def pool(self, batch):
-        """Mean of the token states under the attention mask, L2-normalised (a torch tensor)."""
-        return _pooled(self._states(batch)[0], batch["attention_mask"])[0]
+        """Mean of the token states under the attention mask, L2-normalised (a torch tensor, with
+        gradients where torch records them: the adapter's training)."""
+        return _pooled(self._states(batch, torch_only=True)[0], batch["attention_mask"])[0]
 
 
 def _pooled(hidden, attention_mask):

@@ -198,6 +198,8 @@ def test_unquoted_yaml_dates_are_holidays(tmp_path):
         ("routes: [{match: {}, channel: '#billing team'}]\n", ["routes[0].channel", "#billing team"]),
         ("model: {threads: 0}\n", ["model.threads"]),
         ("model: {claim: 0}\n", ["model.claim", "integer from 1"]),
+        ("model: {runtime: onnx}\n", ["model.runtime", "auto, torch"]),
+        ("model: {runtime: gpu}\n", ["model.runtime", "auto, torch"]),
         ("digest: [daily]\n", ["digest", "mapping"]),
         ("digest: {channel: '#managers'}\n", ["digest", "channel", "allowed: enabled, longest_waiting"]),
         ("digest: {enabled: sometimes}\n", ["digest.enabled", "true or false"]),

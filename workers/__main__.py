@@ -55,7 +55,7 @@ def run_model_worker(burst: bool = False) -> None:
     from models.classifier import load_classifier
 
     _, config = app_context()
-    load_classifier(config.model.threads)  # load before taking the first job
+    load_classifier(config.model.threads, config.model.runtime)  # load before taking the first job
     worker = _worker((queues.CLASSIFY,), ModelWorker)
     worker.work(burst=burst, with_scheduler=False, logging_level="WARNING")
 

@@ -119,7 +119,7 @@ def classify_batch(mention_ids: list[int] | None = None) -> int:
     from models.classifier import load_classifier
 
     settings, config = app_context()
-    classifier = load_classifier(config.model.threads)
+    classifier = load_classifier(config.model.threads, config.model.runtime)
     clear_flag(settings.redis_url)
     done = 0
     session = session_for(settings.database_url)
