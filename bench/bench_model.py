@@ -1,7 +1,7 @@
 """Model benchmark: throughput per batch size, a worker's memory, time to first classification,
 and what one hostile megabyte costs against one tweet.
 
-    python -m bench.bench_model [--data ../shared/data/twcs_5000.csv] [--threads 2]
+    python -m bench.bench_model [--data ../shared/data/twcs_5000.csv] [--threads 2] [--runtime auto|torch]
 
 It measures and prints; it asserts nothing about timings (they depend on the machine).
 """
@@ -24,17 +24,18 @@ SAMPLE = 256
 FIRST_CLASSIFICATION = """
 import psutil
 from models.classifier import load_classifier
-clf = load_classifier(threads={threads})
+clf = load_classifier(threads={threads}, runtime={runtime!r})
 clf.predict(["@acme my order never arrived and nobody answers"])
 print(psutil.Process().memory_info().rss)
 """
 
 
-def raw_throughput(texts: list[str], batch_size: int, threads: int) -> float:
-    """Texts per second through the whole model (encoder and heads), after one warm-up batch."""
+def raw_throughput(texts: list[str], batch_size: int, threads: int, runtime: str = "auto") -> float:
+    """Texts per second through the whole model (encoder and heads), after one warm-up batch; the
+    process's first call sets what runs the model (``runtime``, the YAML model.runtime)."""
     from models.classifier import load_classifier
 
-    clf = load_classifier(threads=threads)  # first: it sets torch's environment before torch loads
+    clf = load_classifier(threads=threads, runtime=runtime)  # first: it sets torch's environment before torch loads
     import torch
 
     torch.set_num_threads(threads)
@@ -57,10 +58,10 @@ def customer_texts(path: Path, n: int) -> list[str]:
     return (rows * (n // max(1, len(rows)) + 1))[:n]
 
 
-def first_classification(threads: int) -> tuple[float, int]:
+def first_classification(threads: int, runtime: str) -> tuple[float, int]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", FIRST_CLASSIFICATION.format(threads=threads)],
+        [sys.executable, "-c", FIRST_CLASSIFICATION.format(threads=threads, runtime=runtime)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -69,7 +70,7 @@ def first_classification(threads: int) -> tuple[float, int]:
     return time.perf_counter() - start, int(result.stdout.split()[-1])
 
 
-def hostile_cost(threads: int, rounds: int = 7) -> tuple[float, float]:
+def hostile_cost(threads: int, runtime: str, rounds: int = 7) -> tuple[float, float]:
     """Median seconds per mention, model and urgency rules as a worker runs them, for one
     tweet and for a 1 MB adversarial text (every word a signal, every other a negation);
     the two are timed in interleaved rounds."""
@@ -79,7 +80,7 @@ def hostile_cost(threads: int, rounds: int = 7) -> tuple[float, float]:
     from models.text import analysed
     from triage.urgency import decide
 
-    clf = load_classifier(threads=threads)
+    clf = load_classifier(threads=threads, runtime=runtime)
     tweet = "@acme no refund yet and you charged me twice, this is a scam"
     hostile = ("no scam " * 131072)[: 2**20]
 
@@ -98,20 +99,21 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runtime", choices=("auto", "torch"), default="auto", help="the YAML model.runtime")
     args = parser.parse_args(argv)
 
     from models.classifier import BATCH_SIZE
 
-    seconds, rss = first_classification(args.threads)
+    seconds, rss = first_classification(args.threads, args.runtime)
     print(f"time to first classification (fresh process): {seconds:.1f} s")
     print(f"worker RSS after load and one prediction: {rss / 2**20:.0f} MiB")
     texts = customer_texts(args.data, SAMPLE)
     print(f"throughput on {len(texts)} customer tweets, {args.threads} threads:")
     for batch_size in BATCH_SIZES:
-        rate = raw_throughput(texts, batch_size, args.threads)
+        rate = raw_throughput(texts, batch_size, args.threads, args.runtime)
         chosen = "  <- shipped batch size" if batch_size == BATCH_SIZE else ""
         print(f"  batch {batch_size:>3}: {rate:7.1f} texts/s{chosen}")
-    tweet, hostile = hostile_cost(args.threads)
+    tweet, hostile = hostile_cost(args.threads, args.runtime)
     print(f"one mention, model and rules, median of 7 interleaved rounds: tweet {tweet * 1000:.1f} ms, "
           f"1 MB adversarial text {hostile * 1000:.1f} ms ({hostile / tweet:.1f}x)")
 

@@ -32,6 +32,9 @@ from store.schema import Mention, Ticket
 from tools.post_mention import post
 
 THREADS = 2
+# What runs the model, in the workers and the raw-model rounds (the YAML model.runtime): to compare
+# ONNX Runtime with torch on one machine, run once with BENCH_MODEL_RUNTIME=torch.
+RUNTIME = os.environ.get("BENCH_MODEL_RUNTIME", "auto")
 BURST = 320
 ROUNDS = 3
 CHANNELS = 4
@@ -45,7 +48,7 @@ def _config(path: str) -> None:
     routes = [{"match": {"brand": [f"brand{n}"]}, "channel": f"#bench-{n}"} for n in range(CHANNELS)]
     routes += [{"match": {"brand": [f"burst{n}"]}, "channel": f"#burst-{n}"} for n in range(CHANNELS)]
     with open(path, "w") as handle:
-        yaml.safe_dump({"routes": routes, "model": {"threads": THREADS}}, handle)
+        yaml.safe_dump({"routes": routes, "model": {"threads": THREADS, "runtime": RUNTIME}}, handle)
 
 
 def _start(env: dict, web_port: int, standin_port: int) -> list[subprocess.Popen]:
@@ -117,7 +120,7 @@ def _burst(url: str, web: str, texts: list[str], tag: str, processed_after: int)
 def run() -> dict:
     texts = customer_texts(DEFAULT_DATA, BURST)
     batch_size = ModelConfig().batch_size
-    print(f"pipeline  raw model: batch {batch_size}, {THREADS} threads, the burst's {BURST} texts")
+    print(f"pipeline  raw model: batch {batch_size}, {THREADS} threads, runtime {RUNTIME}, the burst's {BURST} texts")
     Redis.from_url(REDIS_BENCH_URL).flushdb()
     with tempfile.TemporaryDirectory() as tmpdir, scratch_database("sqlite", tmpdir) as url:
         config_path = os.path.join(tmpdir, "earshot.yaml")
@@ -136,9 +139,9 @@ def run() -> dict:
 
             ratios = []
             for number in range(ROUNDS):
-                before = raw_throughput(texts, batch_size, THREADS)  # the worker is idle meanwhile
+                before = raw_throughput(texts, batch_size, THREADS, RUNTIME)  # the worker is idle meanwhile
                 pipeline = _burst(url, web, texts, f"burst{number}", (number + 1) * BURST + 1)
-                after = raw_throughput(texts, batch_size, THREADS)
+                after = raw_throughput(texts, batch_size, THREADS, RUNTIME)
                 raw = (before + after) / 2
                 ratios.append(pipeline / raw)
                 print(f"pipeline  round {number + 1}: webhook -> classified ticket {pipeline:.1f} mentions/s; raw model "

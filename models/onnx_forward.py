@@ -5,10 +5,10 @@ Why: three quarters of a batch's time is the linear layers, and on CPUs without 
 torch runs them, and the small operations between them, slower than ONNX Runtime's CPU kernels.
 Measured on a 2-core AMD EPYC with AVX2 only (256 tweets, batch 16, 2 threads): the forward
 pass 111 -> 134 texts/s, the last hidden states within 5e-6 of torch's (largest value about 6);
-the whole model (``bench.bench_model``) in EVALUATION.md. Where bfloat16 is native the urgency
+the whole model (``bench.bench_model``) in the README's "Measured". Where bfloat16 is native the urgency
 branch computes in it under torch (``models.urgency_branch``), which this export does not carry,
-so torch stays there (``runtime_for``). Dynamic int8, in torch and in ONNX Runtime, moved the
-embeddings too far to use (README, figures).
+so torch stays there (``runtime_for``). Dynamic int8 was measured and not used: in ONNX Runtime
+no faster here (133 texts/s) with hidden states off by up to 3.9; in torch see the README.
 
 Training never runs here: an exported graph has no gradients. ``Encoder.copy``, ``adapt`` and
 ``fork`` drop the session, and ``Encoder.pool`` (the adapter's training) always runs torch.

@@ -162,17 +162,19 @@ def _confusion(counts: Counter, rows, columns, corner: str) -> list[str]:
 
 
 def section(results: list, version: str, meta: dict, earlier: list | None = None, severity=None,
-            agreed: list | None = None) -> str:  # fmt: skip
+            agreed: list | None = None, computed: str | None = None) -> str:  # fmt: skip
     """``results``: (set name, scores) of the shipped model; ``earlier``: (set name, version, scores);
-    ``agreed``: (split, version, ``urgency_agreement.agreement``)."""
+    ``agreed``: (split, version, ``urgency_agreement.agreement``); ``computed``: how this CPU ran it."""
     real_critical = [sum(n for _, n in s["per_harm"].values()) for name, s in results if name.startswith("real")]
     lines = _intro(version, meta, real_critical)
+    if computed:
+        lines[-2:-2] = [f"These figures were computed {computed}.", ""]
     for name, s in results:
         lines.append(_row(name, version, s))
     lines += [_row(name, earlier_version, s) for name, earlier_version, s in earlier or []]
     for name, s in results:
-        lines += ["", f"Critical recall by harm, {name}: "
-                  + ", ".join(f"{h} {hit}/{n}" for h, (hit, n) in s["per_harm"].items()), ""]  # fmt: skip
+        per_harm = ", ".join(f"{h} {hit}/{n}" for h, (hit, n) in s["per_harm"].items()) or "no critical post"
+        lines += ["", f"Critical recall by harm, {name}: {per_harm}", ""]
         lines += _confusion(s["confusion"], TIER_LABELS, TIER_LABELS, "true\\pred")
     if agreed:
         lines += ["", *urgency_agreement.lines(agreed)]
@@ -223,7 +225,9 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = (
     earlier = [(name, m.model_version, scores(data, decided[(m.model_version, name)]))
                for m in models[1:] for name, data in sets]  # fmt: skip
     agreed = labellers(sets, [m.model_version for m in models], decided)
+    computed = (f"with the branch in {clf.encoder.branch_precision}, run by {clf.encoder.runtime} (where bfloat16 "
+                "is native the branch computes in it, and a handful of posts may change tier)")  # fmt: skip
     text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity_against_tier(data_dir),
-                   agreed)  # fmt: skip
+                   agreed, computed)  # fmt: skip
     write_section(out, text)
     return text

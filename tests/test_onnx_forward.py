@@ -97,3 +97,16 @@ def test_training_copies_run_torch(float32_encoder):
     finally:
         layer.weight.requires_grad_(False)
         layer.weight.grad = None
+
+
+def test_an_export_that_fails_leaves_torch_running(float32_encoder, monkeypatch, caplog):
+    from models import onnx_forward
+
+    def broken(model, path):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(onnx_forward, "export", broken)
+    encoder = float32_encoder.copy().accelerate("auto")
+    assert encoder.runtime == "torch" and encoder._onnx is None
+    assert "ONNX Runtime unavailable" in caplog.text and "No space left" in caplog.text
+    assert np.allclose(encoder.encode(["my parcel is lost"]), float32_encoder.encode(["my parcel is lost"]))

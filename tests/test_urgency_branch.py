@@ -33,7 +33,9 @@ def _random_branch(encoder, seed=0, scale=0.02):
 def encoder():
     from models.classifier import build_classifier
 
-    return build_classifier(branch=False).encoder
+    # torch throughout: these tests compare the forked encoder's torch results with the plain one's
+    # bit for bit (tests/test_onnx_forward.py compares the runtimes).
+    return build_classifier(branch=False, runtime="torch").encoder
 
 
 def test_the_branch_changes_the_urgency_embedding_and_leaves_the_shipped_one_as_it_was(encoder):
@@ -92,7 +94,7 @@ def test_an_artifact_with_a_branch_loads_it_and_refuses_a_mismatched_file(encode
     meta["urgency"]["branch"] = {"fingerprint": fingerprint(tensors)}
     (artifact / "heads.json").write_text(json.dumps(meta))
     assert artifact_hash(artifact) != plain
-    clf = build_classifier(artifact)
+    clf = build_classifier(artifact, runtime="torch")
     assert clf.encoder.branch == fingerprint(tensors)
     [prediction] = clf.predict([TEXTS[0]])
     assert np.array_equal(prediction.embedding, encoder.encode([clf.normalize(analysed(TEXTS[0]))])[0])
