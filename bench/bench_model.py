@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from models.onnx_forward import RUNTIMES
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "twcs_5000.csv"
 BATCH_SIZES = (1, 8, 16, 32, 64)
@@ -99,7 +101,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runtime", choices=("auto", "torch"), default="auto", help="the YAML model.runtime")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="the YAML model.runtime")
     args = parser.parse_args(argv)
 
     from models.classifier import BATCH_SIZE
