@@ -66,7 +66,8 @@ def lines(results: list[tuple[str, str, dict]]) -> list[str]:
     """Markdown for (split, model version, ``agreement``) triples."""
     out = [
         "Two labellings of the same real tweets (`urgency_real_second.csv`: a second labeller, who read only "
-        "the guide and saw neither the first labels nor any model, in shuffled order). Both labellers are "
+        "the guide and saw neither the first labels nor any model; in shuffled order for test7 and test8, "
+        "while test13's two labellers each labelled all of it at once). Both labellers are "
         "language-model assistants working from the same guide, so their agreement bounds how repeatable "
         "a reading of the guide is, not how far two support leads would differ.",
         "",
