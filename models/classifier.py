@@ -7,12 +7,12 @@ clf.predict(["@acme you charged me twice"])  # -> [Prediction(...)]
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from models import adapter, severity_cues, urgency_branch
+from models import adapter, passages, severity_cues, urgency_branch
 from models.attribution import weighed_most, word_scores
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.language import unscored_words
@@ -48,6 +48,7 @@ class ModelUrgency:
     evidence_at: float  # P(critical) from which a risk phrase confirms critical
     weighed: tuple[str, ...] = ()  # the words that raised P(critical) most (models.attribution)
     calm_at: float | None = None  # P(low) + P(none) from which the critical head alone is overruled
+    passage: str | None = None  # a sentence that, read alone, is critical (models.passages)
 
     @property
     def likeliest(self) -> str:
@@ -66,6 +67,10 @@ class Classifier:
             raise ValueError(f"artifact wants text normalisation {normalization!r}, "
                              f"this code has {NORMALIZATION!r}")
         self.normalize = normalize if normalization else (lambda text: text)
+        reading = (heads.meta.get("urgency") or {}).get("passages")
+        if reading not in (None, passages.VERSION):
+            raise ValueError(f"artifact reads passages as {reading!r}, this code as {passages.VERSION!r}")
+        self.reads_passages = reading is not None and heads.critical is not None
 
     def predict(self, texts: list[str], batch_size: int | None = None) -> list[Prediction]:
         texts = [analysed(t) if isinstance(t, str) else "" for t in texts]
@@ -76,7 +81,30 @@ class Classifier:
         vectors, urgent, explained = self.encoder.encode_explained(read, self.heads.critical.weight[:1], size)
         weighed = [weighed_most(word_scores(r, offsets, shares[:, 0])) for r, (offsets, shares)
                    in zip(read, explained, strict=True)]  # fmt: skip
-        return self.predict_vectors(vectors, texts, weighed, urgent)
+        predictions = self.predict_vectors(vectors, texts, weighed, urgent)
+        return self._read_closely(texts, predictions, size) if self.reads_passages else predictions
+
+    def _read_closely(self, texts: list[str], predictions: list[Prediction], size: int) -> list[Prediction]:
+        """``models.passages``: the sentences of the posts near critical, read alone by the same
+        branch and heads; the most critical sentence that counts is kept as the post's ``passage``
+        (its harm too, where the whole post's is none)."""
+        wanted = [(i, sentence) for i, (text, p) in enumerate(zip(texts, predictions, strict=True))
+                  if _near_critical(p.urgency) for sentence in passages.sentences(text)]  # fmt: skip
+        if not wanted:
+            return predictions
+        vectors = self.encoder.encode_urgency([self.normalize(sentence) for _, sentence in wanted], size)
+        best: dict[int, ModelUrgency] = {}
+        for (i, sentence), alone in zip(wanted, self._urgency(vectors, [()] * len(wanted)), strict=True):
+            counts = passages.critical_alone(alone.tiers, alone.p_critical, alone.critical_at, alone.calm_at)
+            if counts and (i not in best or alone.p_critical > best[i].p_critical):
+                best[i] = replace(alone, passage=sentence)
+        out = list(predictions)
+        for i, alone in best.items():
+            whole = out[i].urgency
+            named = whole if whole.harm != "none" else alone
+            urgency = replace(whole, passage=alone.passage, harm=named.harm, harm_probability=named.harm_probability)
+            out[i] = replace(out[i], urgency=urgency)
+        return out
 
     def predict_vectors(self, vectors: np.ndarray, texts: list[str], weighed=None, urgent=None) -> list[Prediction]:
         """Heads only, for embeddings already computed (evaluation reuses cached ones).
@@ -136,6 +164,12 @@ class Classifier:
         return out
 
 
+def _near_critical(urgency: ModelUrgency | None) -> bool:
+    return urgency is not None and passages.worth_reading_closely(
+        urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.calm_at
+    )
+
+
 def build_classifier(artifact_dir: Path | None = None, threads: int | None = None, branch: bool = True,
                      runtime: str = "auto") -> Classifier:  # fmt: skip
     """Uncached constructor, for evaluating an artifact other than the shipped one (``branch=False``:
@@ -146,6 +180,8 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
     heads = load_heads(artifact_dir)
     version = f"{ENCODER_NAME}+heads-{artifact_hash(artifact_dir)}+{severity_cues.VERSION}"
+    if heads.meta.get("urgency", {}).get("passages"):
+        version += f"+{passages.VERSION}"
     encoder = Encoder(threads=threads)
     if trained := heads.meta.get("adapter"):
         encoder.adapt(adapter.load(artifact_dir))

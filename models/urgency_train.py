@@ -41,7 +41,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, fbeta_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from models import urgency_branch
+from models import passages, urgency_branch
 from models.adapter import TRAIN_TOKENS
 from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
@@ -258,6 +258,7 @@ def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=Non
     if trained:
         urgency_branch.save(trained["tensors"], artifact_dir)
         meta["branch"] = trained["meta"]
+    meta["passages"] = passages.VERSION  # the classifier reads the sentences of posts near critical alone
     heads.meta["urgency"] = meta
     heads.save(artifact_dir)
     return meta

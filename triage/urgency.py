@@ -5,7 +5,8 @@ Pure (no torch): the web process imports it to explain and re-check tiers.
 1. Base tier from the model's urgency heads (``models.urgency_train``), trained on what a careful
    support lead would answer first (``models.urgency_tier``): ``critical`` when the critical head's
    P(critical) reaches the model's ``critical_at`` (unless the tier head reads the post as calm: its
-   P(low) + P(none) reaches the model's ``calm_at``), else the tier head's likeliest of high, normal, low
+   P(low) + P(none) reaches the model's ``calm_at``), or when one of its sentences, read alone, is
+   (``models.passages``: quoted in the signals), else the tier head's likeliest of high, normal, low
    (a post the heads think needs nothing is ``low`` here; whether it opens a ticket at all is
    ``needs_reply``). The harm
    behind it (safety, vulnerable person, security, privacy, money, stranded, outage, legal) is
@@ -41,6 +42,7 @@ from models.signals import DEFAULT_SIGNALS, CompiledSignals, compile_signals, fi
 from models.urgency_tier import model_tier
 
 SEVERITY_NAMES = {1: "no explicit reproach", 2: "disapproval", 3: "accusation", 4: "blame"}
+PASSAGE_CHARS = 120  # a sentence quoted in the signals is cut to this
 DEFAULT_POLICY = UrgencyConfig()
 
 
@@ -86,6 +88,11 @@ def _short_count(n: int) -> str:
     return str(n)
 
 
+def _quoted(sentence: str, most: int = PASSAGE_CHARS) -> str:
+    sentence = " ".join(sentence.split())
+    return sentence if len(sentence) <= most else sentence[: most - 1].rstrip() + "…"
+
+
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -96,8 +103,9 @@ def _base(prediction, text: str, risks: list[str], policy: UrgencyConfig) -> tup
     urgency = getattr(prediction, "urgency", None)
     if urgency is None:  # an artifact without the urgency heads
         return ("critical" if risks else base_tier(prediction.complaint, prediction.severity, policy)), list(risks)
+    passage = getattr(urgency, "passage", None)
     tier = model_tier(urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.evidence_at, bool(risks),
-                      urgency.calm_at)  # fmt: skip
+                      urgency.calm_at, passage is not None)  # fmt: skip
     if tier == "none":
         tier = "low"
     _, operator = _compiled(policy.keywords, policy.disabled_signals)
@@ -109,6 +117,8 @@ def _base(prediction, text: str, risks: list[str], policy: UrgencyConfig) -> tup
     weighed = urgency.weighed
     if weighed and (urgency.harm != "none" or tier in ("critical", "high")):
         signals.insert(1 if urgency.harm != "none" else 0, "weighed most: " + " / ".join(weighed))
+    if passage:
+        signals.insert(1 if urgency.harm != "none" else 0, f'read alone: "{_quoted(passage)}"')
     return tier, signals
 
 

@@ -1,0 +1,156 @@
+"""Reading a post's sentences alone (models.passages): which posts, which sentences, when one counts,
+and how the tier and its signals show it. The rules are pure; the last tests run the shipped
+encoder and heads with passage reading switched on (written for these tests, not from any data set)."""
+
+import json
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from core.config_urgency import UrgencyConfig
+from models import passages
+from models.classifier import ModelUrgency
+from models.urgency_tier import model_tier
+from triage.urgency import PASSAGE_CHARS, decide
+
+NEAR = {"critical": 0.2, "high": 0.4, "normal": 0.2, "low": 0.1, "none": 0.1}  # calm 0.2, P(critical) 0.3
+
+
+def test_a_post_splits_into_its_sentences_of_three_words_or_more():
+    text = "Lovely stand at the show. Great stickers!\nAnyway you took the £1,480 twice? My mortgage is due."
+    assert passages.sentences(text) == ["Lovely stand at the show.", "Anyway you took the £1,480 twice?",
+                                        "My mortgage is due."]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["", "one short line", "Too short. Also short!", "A single sentence with words."])
+def test_a_post_of_fewer_than_two_sentences_is_not_split(text):
+    assert passages.sentences(text) == []
+
+
+def test_a_huge_post_is_read_in_at_most_most_sentences():
+    text = " ".join(f"Sentence number {i} is here." for i in range(1000))
+    found = passages.sentences(text)
+    assert len(found) == passages.MOST and found[0] == "Sentence number 0 is here."
+
+
+@pytest.mark.parametrize(("tiers", "p_critical", "expected"), [
+    (NEAR, 0.3, True),
+    (NEAR, passages.LOOK_FROM - 0.01, False),  # far from critical
+    ({**NEAR, "low": 0.25, "none": 0.25}, 0.3, False),  # read as calm (CALM_BELOW)
+    ({**NEAR, "low": 0.2, "none": 0.2}, 0.3, True),
+    (NEAR, 0.6, False),  # already critical
+    ({**NEAR, "low": 0.2, "none": 0.15}, 0.6, True),  # the critical head overruled by the calm gate
+])  # fmt: skip
+def test_which_posts_are_read_closely(tiers, p_critical, expected):
+    assert passages.worth_reading_closely(tiers, p_critical, critical_at=0.55, calm_at=0.3) is expected
+
+
+def test_a_sentence_counts_by_the_models_own_thresholds():
+    assert passages.critical_alone(NEAR, 0.55, critical_at=0.55, calm_at=0.3)
+    assert not passages.critical_alone(NEAR, 0.54, critical_at=0.55, calm_at=0.3)
+    assert not passages.critical_alone({**NEAR, "none": 0.2}, 0.9, critical_at=0.55, calm_at=0.3)  # calm alone
+    assert passages.critical_alone({**NEAR, "none": 0.2}, 0.9, critical_at=0.55, calm_at=None)
+
+
+def test_a_critical_sentence_makes_the_post_critical():
+    calm_ish = {**NEAR, "low": 0.2, "none": 0.15}
+    assert model_tier(calm_ish, 0.3, critical_at=0.55, evidence_at=0.5, phrase=False) == "high"
+    assert model_tier(calm_ish, 0.3, critical_at=0.55, evidence_at=0.5, phrase=False, passage=True) == "critical"
+
+
+@dataclass(frozen=True)
+class Pred:
+    complaint: float
+    severity: int
+    urgency: ModelUrgency
+    needs_reply: bool = False
+    severity_cue: str | None = None
+    language: str | None = None
+
+
+def test_the_sentence_is_quoted_in_the_signals_and_the_post_answered():
+    sentence = "Anyway, checked my banking app and you have taken " + "the saddle money twice " * 10
+    u = ModelUrgency(NEAR, 0.3, "money", 0.7, critical_at=0.55, evidence_at=0.5, calm_at=0.3, passage=sentence)
+    d = decide(Pred(0.4, 0, u), "post", followers=None, repeat_contacts=0, policy=UrgencyConfig())
+    assert d.tier == "critical" and d.needs_reply
+    assert d.signals[0] == "harm: money 0.70"
+    quoted = d.signals[1]
+    assert quoted.startswith('read alone: "Anyway, checked my banking app') and quoted.endswith('…"')
+    assert len(quoted) <= len('read alone: ""') + PASSAGE_CHARS
+    plain = decide(Pred(0.4, 0, ModelUrgency(NEAR, 0.3, "money", 0.7, critical_at=0.55, evidence_at=0.5, calm_at=0.3)),
+                   "post", followers=None, repeat_contacts=0, policy=UrgencyConfig())  # fmt: skip
+    assert plain.tier == "high" and not any(s.startswith("read alone") for s in plain.signals)
+
+
+@pytest.fixture(scope="module")
+def reading(tmp_path_factory):
+    """The shipped artifact, with passage reading switched on (as ``train-urgency`` now writes it)."""
+    from models.classifier import build_classifier
+    from models.heads import ARTIFACT_DIR
+
+    directory = tmp_path_factory.mktemp("artifact")
+    shutil.copytree(ARTIFACT_DIR, directory, dirs_exist_ok=True)
+    meta = json.loads((directory / "heads.json").read_text())
+    meta["urgency"]["passages"] = passages.VERSION
+    (directory / "heads.json").write_text(json.dumps(meta))
+    return build_classifier(directory), directory
+
+
+def test_the_version_says_the_model_reads_passages(reading):
+    clf, _ = reading
+    assert clf.reads_passages and clf.model_version.endswith("+" + passages.VERSION)
+
+
+def test_an_artifact_that_reads_passages_another_way_is_refused(reading, tmp_path):
+    from models.classifier import build_classifier
+
+    _, directory = reading
+    shutil.copytree(directory, tmp_path, dirs_exist_ok=True)
+    meta = json.loads((tmp_path / "heads.json").read_text())
+    meta["urgency"]["passages"] = "passages-v0"
+    (tmp_path / "heads.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="passages"):
+        build_classifier(tmp_path)
+
+
+POSTS = [
+    "@tackhouse Lovely to see your stand at the county show, my daughter loved the pony stickers. Anyway, I "
+    "checked my banking app this morning and a stranger has moved £2,300 out of my account overnight. The "
+    "app says I am logged in on a phone in another country.",
+    "@tackhouse thanks, the new saddle fits perfectly!",
+    "@tackhouse Parcel came two days late. The box was a bit crushed. Saddle is fine though.",
+]
+
+
+def test_only_posts_near_critical_are_read_and_the_sentence_read_is_the_posts_own(reading):
+    from models.classifier import build_classifier
+
+    clf, _ = reading
+    plain = build_classifier()
+    for text, read, whole in zip(POSTS, clf.predict(POSTS), plain.predict(POSTS), strict=True):
+        u = whole.urgency
+        near = passages.worth_reading_closely(u.tiers, u.p_critical, u.critical_at, u.calm_at)
+        assert read.urgency.passage is None or (near and read.urgency.passage in passages.sentences(text))
+        assert read.urgency.tiers == whole.urgency.tiers and read.urgency.p_critical == whole.urgency.p_critical
+        if read.urgency.passage is None:
+            assert read.urgency == whole.urgency
+
+
+BURIED = [  # the serious sentence after small talk: the whole post reads as high or normal, not calm
+    "@alpinecoach Nice coaches, comfy seats, friendly driver on the way up. The return coach never came. We are "
+    "twelve people at the bus stop in Chamonix, it is minus eight and getting dark, the office is closed and "
+    "nobody answers the phone.",
+    "@tilecraft The tiles arrived on time and look lovely. The fitter was polite. We have now reported your firm "
+    "to Trading Standards and our solicitor has written to you about the deposit. Please send everything to her "
+    "from now on.",
+]
+
+
+def test_a_buried_critical_sentence_read_alone_makes_the_post_critical(reading):
+    clf, _ = reading
+    for text, prediction in zip(BURIED, clf.predict(BURIED), strict=True):
+        d = decide(prediction, text, followers=None, repeat_contacts=0)
+        assert d.tier == "critical", (text, d)
+        assert prediction.urgency.passage in passages.sentences(text)
+        assert any(s.startswith('read alone: "') for s in d.signals)
