@@ -289,6 +289,20 @@ critical recall there). Both of those sets were scored three times and their err
    silence posts the reply rules would answer was tried too and dropped: up to +0.03 real tier
    accuracy cost 2 to 89 more posts needing a reply left silent.
    The candidate, written here before its scoring: step 17's candidate recipe unchanged (11,971
-   rows; the branch trained in float32, on a CPU without native bfloat16), reading passages
-   (`passages-v1`).
+   rows), reading passages
+   (`passages-v1`). The recipe chose `critical_at` 0.55, `calm_at` 0.3 and `evidence_at` 0.55:
+   `4d47a7dd` (the same recipe and rows as `a31f4d29`, retrained on another CPU: an AVX-512 Xeon
+   without the bfloat16 instructions, where oneDNN still offers bfloat16, so the branch was trained
+   and both versions scored in bfloat16; the note written before its scoring said float32). Scored once on the
+   thirteenth pair: hand-written 13 `f80f8e54` 0.73 / 0.78 / 0.88 / 1 / 5, `4d47a7dd` with passages
+   0.74 / 0.93 / 0.78 / 3 / 3 (tier accuracy 0.730 and 0.743; critical found 94 and 112 of 120);
+   real test13 (5 critical: 4 stranded, 1 legal) `f80f8e54` 0.68 / 0 of 5 / 0.00 / 0 / 3,
+   `4d47a7dd` 0.66 / 0 of 5 / 0.00 / 0 / 3 (tier accuracy 0.680 and 0.657; neither found a critical
+   tweet, 3 of the 5 came out high; the candidate called 5 high or normal tweets critical, the
+   shipped version 1). It failed two clauses: it called 3 calm posts critical where the shipped
+   version called 1, and real tier accuracy fell 0.023. `f80f8e54` stays, reading no passages.
+   Recall rose +0.15 (every harm: safety 9 -> 14, stranded 10 -> 15 of 15), and precision fell
+   0.88 -> 0.78 (high posts called critical 9 -> 20). The recipe with the 600 posts of step 17 has
+   now cost real tier accuracy on two fresh sets (-0.016, -0.023). The thirteenth pair has been
+   scored by two versions; the next version needs a fourteenth.
 No weight, C, threshold, cue or label was chosen on a test set."""

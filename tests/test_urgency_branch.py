@@ -135,3 +135,21 @@ def test_an_artifact_says_what_its_branch_computes_in(encoder, tmp_path):
     (artifact / "heads.json").write_text(json.dumps(meta))
     expected = "bfloat16" if urgency_branch.bf16_native() else "float32"
     assert build_classifier(artifact).encoder.branch_precision == expected
+
+
+@pytest.mark.parametrize(("listing", "native"), [
+    ("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512_vnni\n", False),  # oneDNN would emulate
+    ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n", True),
+    ("processor\t: 0\nflags\t\t: fpu avx2 amx_tile amx_bf16\n", True),
+    ("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n", True),  # Arm
+    ("processor\t: 0\nFeatures\t: fp asimd\n", False),
+])  # fmt: skip
+def test_bfloat16_is_native_only_where_the_cpu_lists_its_instructions(tmp_path, listing, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(listing)
+    assert urgency_branch.bf16_native(cpuinfo) is native
+
+
+def test_without_a_cpu_listing_onednn_answers(tmp_path):
+    assert urgency_branch.cpu_flags(tmp_path / "absent") is None
+    assert isinstance(urgency_branch.bf16_native(tmp_path / "absent"), bool)
