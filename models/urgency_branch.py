@@ -74,7 +74,7 @@ def bf16_native(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
     From the CPU's own flags where the system lists them: oneDNN also says yes on AVX-512 CPUs
     without the bfloat16 instructions, where it emulates them; there (a 2-core AVX-512 Xeon) the
-    model ran 119 texts/s with the branch in bfloat16 against 161 in float32 (ONNX Runtime)."""
+    model ran a median 117 texts/s with the branch in bfloat16 against 158 in float32 (ONNX Runtime)."""
     flags = cpu_flags(cpuinfo)
     if flags is not None:
         return bool(flags & BF16_FLAGS)

@@ -275,7 +275,7 @@ critical recall there). Both of those sets were scored three times and their err
    hand-written set 12, post by post. Several are posts whose serious part is one sentence among calm
    ones (a minibus that never came back at dusk, a claim already with a solicitor, a saddle charged
    twice before the mortgage goes out); the mean-pooled embedding of the whole post blurs it.
-   Tried on the 22 seen sets (3,568 hand-written posts, 1,464 of them critical; 3,700 real tweets,
+   Tried on the 24 seen sets (3,568 hand-written posts, 1,464 of them critical; 3,700 real tweets,
    51 critical) with the shipped heads: reading the sentences of a post alone and letting a
    sentence the heads call critical (by the model's own `critical_at` and `calm_at`) make the post
    critical. Pooling the sentence's tokens from the whole post's pass found little more and called
