@@ -11,9 +11,9 @@ Which posts, and when a sentence counts, are rules here (pure: no torch, no nump
 meta (``models.urgency_train`` writes it), so a version without it keeps answering as it did.
 
 ``LOOK_FROM`` and ``CALM_BELOW`` were chosen on the seen urgency test sets (the 24 sets of pairs 1
-to 12) with the outputs of the heads shipped then (`f80f8e54`; history step 18 in
-``models.urgency_history``): they keep the reading to about 4% of real tweets, and a sentence must
-clear the model's own ``critical_at`` and ``calm_at``. On the next version's heads they let four
+to 12) with the outputs of the heads shipped then (`f80f8e54`; step 18 of
+``models/data/urgency_history.md``): they keep the reading to about 4% of real tweets, and a
+sentence must clear the model's own ``critical_at`` and ``calm_at``. On the next version's heads they let four
 times as many calm posts through: like the thresholds, they should be chosen per version on the
 probes' held-out rows.
 """

@@ -107,7 +107,8 @@ def test_the_report_matches_each_models_tiers_to_the_labels_by_key():
         decided[("second", name)] = [second[k] for k in keys]
     found = labellers(sets, ["first", "second"], decided)
     assert [(split, version) for split, version, _ in found] == [
-        ("test7", "first"), ("test7", "second"), ("test8", "first"), ("test8", "second")]  # fmt: skip
+        ("test7", "first"), ("test7", "second"), ("test8", "first"), ("test8", "second"),
+        ("test13", "first"), ("test13", "second")]  # fmt: skip
     for _, version, a in found:
         assert a["model_vs_" + version] == 1.0 and a["model_where_agreed"] == 1.0
         assert a["critical_both_found"] == a["critical_both"]
