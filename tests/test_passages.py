@@ -1,18 +1,16 @@
-"""Reading a post's sentences alone (models.passages): which posts, which sentences, when one counts,
-and how the tier and its signals show it. The rules are pure; the last tests run the shipped
-encoder and heads with passage reading switched on (written for these tests, not from any data set)."""
+"""Reading a post's sentences alone (models.passages): which posts, which sentences, when one counts
+and the tier it gives (the quoted signal is tested with the policy, in test_urgency_model). The rules
+are pure; the last tests run the shipped encoder and heads with passage reading switched on (posts
+written for these tests, not from any data set)."""
 
 import json
 import shutil
-from dataclasses import dataclass
 
 import pytest
 
-from core.config_urgency import UrgencyConfig
 from models import passages
-from models.classifier import ModelUrgency
 from models.urgency_tier import model_tier
-from triage.urgency import PASSAGE_CHARS, decide
+from triage.urgency import decide
 
 NEAR = {"critical": 0.2, "high": 0.4, "normal": 0.2, "low": 0.1, "none": 0.1}  # calm 0.2, P(critical) 0.3
 
@@ -57,30 +55,6 @@ def test_a_critical_sentence_makes_the_post_critical():
     calm_ish = {**NEAR, "low": 0.2, "none": 0.15}
     assert model_tier(calm_ish, 0.3, critical_at=0.55, evidence_at=0.5, phrase=False) == "high"
     assert model_tier(calm_ish, 0.3, critical_at=0.55, evidence_at=0.5, phrase=False, passage=True) == "critical"
-
-
-@dataclass(frozen=True)
-class Pred:
-    complaint: float
-    severity: int
-    urgency: ModelUrgency
-    needs_reply: bool = False
-    severity_cue: str | None = None
-    language: str | None = None
-
-
-def test_the_sentence_is_quoted_in_the_signals_and_the_post_answered():
-    sentence = "Anyway, checked my banking app and you have taken " + "the saddle money twice " * 10
-    u = ModelUrgency(NEAR, 0.3, "money", 0.7, critical_at=0.55, evidence_at=0.5, calm_at=0.3, passage=sentence)
-    d = decide(Pred(0.4, 0, u), "post", followers=None, repeat_contacts=0, policy=UrgencyConfig())
-    assert d.tier == "critical" and d.needs_reply
-    assert d.signals[0] == "harm: money 0.70"
-    quoted = d.signals[1]
-    assert quoted.startswith('read alone: "Anyway, checked my banking app') and quoted.endswith('…"')
-    assert len(quoted) <= len('read alone: ""') + PASSAGE_CHARS
-    plain = decide(Pred(0.4, 0, ModelUrgency(NEAR, 0.3, "money", 0.7, critical_at=0.55, evidence_at=0.5, calm_at=0.3)),
-                   "post", followers=None, repeat_contacts=0, policy=UrgencyConfig())  # fmt: skip
-    assert plain.tier == "high" and not any(s.startswith("read alone") for s in plain.signals)
 
 
 @pytest.fixture(scope="module")

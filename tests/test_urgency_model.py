@@ -10,7 +10,7 @@ from core.config_urgency import UrgencyConfig
 from models.classifier import ModelUrgency
 from models.language import platform_language_unscored, unscored_language
 from models.urgency_tier import model_tier
-from triage.urgency import decide
+from triage.urgency import PASSAGE_CHARS, decide
 
 
 @dataclass(frozen=True)
@@ -173,3 +173,20 @@ def test_decide_reads_the_models_gate():
                      critical_at=0.5, evidence_at=0.2, calm_at=0.6)  # fmt: skip
     assert decision(u, "@acme the recall letter came, thanks, which batch numbers were affected?").tier == "low"
     assert decision(ModelUrgency(u.tiers, 0.9, "safety", 0.8, critical_at=0.5, evidence_at=0.2)).tier == "critical"
+
+
+NEAR = {"critical": 0.2, "high": 0.4, "normal": 0.2, "low": 0.1, "none": 0.1}
+
+
+def test_the_sentence_is_quoted_in_the_signals_and_the_post_answered():
+    sentence = "Anyway, checked my banking app and you have taken " + "the saddle money twice " * 10
+    u = ModelUrgency(NEAR, 0.3, "money", 0.7, critical_at=0.55, evidence_at=0.5, calm_at=0.3, passage=sentence)
+    d = decide(Pred(0.4, 0, u, needs_reply=False), "post", followers=None, repeat_contacts=0)
+    assert d.tier == "critical" and d.needs_reply
+    assert d.signals[0] == "harm: money 0.70"
+    quoted = d.signals[1]
+    assert quoted.startswith('read alone: "Anyway, checked my banking app') and quoted.endswith('…"')
+    assert len(quoted) <= len('read alone: ""') + PASSAGE_CHARS
+    unread = ModelUrgency(NEAR, 0.3, "money", 0.7, critical_at=0.55, evidence_at=0.5, calm_at=0.3)
+    plain = decide(Pred(0.4, 0, unread, needs_reply=False), "post", followers=None, repeat_contacts=0)
+    assert plain.tier == "high" and not any(s.startswith("read alone") for s in plain.signals)
