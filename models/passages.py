@@ -13,14 +13,16 @@ meta (``models.urgency_train`` writes it), so a version without it keeps answeri
 ``LOOK_FROM`` and ``CALM_BELOW`` were chosen on the seen urgency test sets (the 24 sets of pairs 1
 to 12) with the outputs of the heads shipped then (`f80f8e54`; step 18 of
 ``models/data/urgency_history.md``): they keep the reading to about 4% of real tweets, and a
-sentence must clear the model's own ``critical_at`` and ``calm_at``. On the next version's heads they let four
-times as many calm posts through: like the thresholds, they should be chosen per version on the
-probes' held-out rows.
+sentence must clear the model's own ``critical_at`` and ``calm_at``. On the next version's heads
+they let four times as many calm posts through: like the thresholds, they should be chosen per
+version on the probes' held-out rows.
 """
 
 from __future__ import annotations
 
 import re
+
+from models.urgency_tier import calmness, critical_by_head
 
 VERSION = "passages-v1"  # part of the model version where the artifact reads passages
 LOOK_FROM = 0.1  # the whole post's P(critical) from which its sentences are read alone
@@ -43,20 +45,13 @@ def sentences(text: str) -> list[str]:
     return found if len(found) >= 2 else []
 
 
-def _calm(tiers: dict) -> float:
-    return tiers.get("low", 0.0) + tiers.get("none", 0.0)
-
-
 def worth_reading_closely(tiers: dict, p_critical: float, critical_at: float, calm_at: float | None) -> bool:
     """Whether the whole post's heads leave it near critical without deciding it: P(critical) from
     ``LOOK_FROM``, not read as calm (under ``CALM_BELOW``), and not already critical."""
-    if p_critical < LOOK_FROM or _calm(tiers) >= CALM_BELOW:
+    if p_critical < LOOK_FROM or calmness(tiers) >= CALM_BELOW:
         return False
-    already = p_critical >= critical_at and (calm_at is None or _calm(tiers) < calm_at)
-    return not already
+    return not critical_by_head(tiers, p_critical, critical_at, calm_at)
 
 
-def critical_alone(tiers: dict, p_critical: float, critical_at: float, calm_at: float | None) -> bool:
-    """Whether a sentence read alone is critical by the model's own thresholds: P(critical) from
-    ``critical_at`` and not read as calm (P(low) + P(none) under ``calm_at``)."""
-    return p_critical >= critical_at and (calm_at is None or _calm(tiers) < calm_at)
+# A sentence read alone counts by the model's own thresholds, as a whole post does.
+critical_alone = critical_by_head

@@ -3,6 +3,20 @@
 ``evidence_at`` through it. Pure (no torch, no numpy)."""
 
 
+def calmness(tiers: dict) -> float:
+    """The tier head's P(low) + P(none): how far it reads the post as calm."""
+    return tiers.get("low", 0.0) + tiers.get("none", 0.0)
+
+
+def read_as_calm(tiers: dict, calm_at: float | None) -> bool:
+    return calm_at is not None and calmness(tiers) >= calm_at
+
+
+def critical_by_head(tiers: dict, p_critical: float, critical_at: float, calm_at: float | None) -> bool:
+    """The critical head's own verdict: P(critical) from ``critical_at``, unless read as calm."""
+    return p_critical >= critical_at and not read_as_calm(tiers, calm_at)
+
+
 def model_tier(tiers: dict, p_critical: float, critical_at: float, evidence_at: float, phrase: bool,
                calm_at: float | None = None, passage: bool = False) -> str:  # fmt: skip
     """``p_critical`` from the critical head, ``tiers`` the tier head's P(tier) (TIER_LABELS, "none"
@@ -11,8 +25,8 @@ def model_tier(tiers: dict, p_critical: float, critical_at: float, evidence_at: 
     P(low) + P(none) at least this, it has read the post as calm (a question about a recall, thanks
     for an emergency handled well), and the critical head alone does not make it critical.
     ``passage``: one of its sentences, read alone, is critical (``models.passages``)."""
-    calm = calm_at is not None and tiers.get("low", 0.0) + tiers.get("none", 0.0) >= calm_at
-    if passage or (not calm and (p_critical >= critical_at or (phrase and p_critical >= evidence_at))):
+    evidence = phrase and p_critical >= evidence_at and not read_as_calm(tiers, calm_at)
+    if passage or evidence or critical_by_head(tiers, p_critical, critical_at, calm_at):
         return "critical"
     likeliest = max((t for t in tiers if t != "critical"), key=tiers.get)
     if phrase and likeliest not in ("critical", "high"):
