@@ -196,6 +196,8 @@ def labellers(sets: list, versions: list[str], decided: dict) -> list[tuple[str,
     real = {data.source: (name, data) for name, data in sets}
     out = []
     for split, rows in urgency_agreement.paired().items():
+        if f"real-{split}" not in real:  # a pair committed for the next version, not yet read by any
+            continue
         name, data = real[f"real-{split}"]
         for version in versions:
             by_key = dict(zip(data.groups, decided[(version, name)], strict=True))
