@@ -67,10 +67,9 @@ class Classifier:
             raise ValueError(f"artifact wants text normalisation {normalization!r}, "
                              f"this code has {NORMALIZATION!r}")
         self.normalize = normalize if normalization else (lambda text: text)
-        reading = (heads.meta.get("urgency") or {}).get("passages")
-        if reading not in (None, passages.VERSION):
-            raise ValueError(f"artifact reads passages as {reading!r}, this code as {passages.VERSION!r}")
-        self.reads_passages = reading is not None and heads.critical is not None
+        # Which posts have their sentences read alone (models.passages); None: none are.
+        gate = passages.gate_from_meta((heads.meta.get("urgency") or {}).get("passages"))
+        self.passage_gate = gate if heads.critical is not None else None
 
     def predict(self, texts: list[str], batch_size: int | None = None) -> list[Prediction]:
         texts = [analysed(t) if isinstance(t, str) else "" for t in texts]
@@ -82,14 +81,14 @@ class Classifier:
         weighed = [weighed_most(word_scores(r, offsets, shares[:, 0])) for r, (offsets, shares)
                    in zip(read, explained, strict=True)]  # fmt: skip
         predictions = self.predict_vectors(vectors, texts, weighed, urgent)
-        return self._read_closely(texts, predictions, size) if self.reads_passages else predictions
+        return self._read_closely(texts, predictions, size) if self.passage_gate else predictions
 
     def _read_closely(self, texts: list[str], predictions: list[Prediction], size: int) -> list[Prediction]:
         """``models.passages``: the sentences of the posts near critical, read alone by the same
         branch and heads; the most critical sentence that counts is kept as the post's ``passage``
         (its harm too, where the whole post's is none)."""
         wanted = [(i, sentence) for i, (text, p) in enumerate(zip(texts, predictions, strict=True))
-                  if _near_critical(p.urgency) for sentence in passages.sentences(text)]  # fmt: skip
+                  if self._near_critical(p.urgency) for sentence in passages.sentences(text)]  # fmt: skip
         if not wanted:
             return predictions
         vectors = self.encoder.encode_urgency([self.normalize(sentence) for _, sentence in wanted], size)
@@ -105,6 +104,11 @@ class Classifier:
             urgency = replace(whole, passage=alone.passage, harm=named.harm, harm_probability=named.harm_probability)
             out[i] = replace(out[i], urgency=urgency)
         return out
+
+    def _near_critical(self, urgency: ModelUrgency | None) -> bool:
+        return urgency is not None and passages.worth_reading_closely(
+            urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.calm_at, self.passage_gate
+        )
 
     def predict_vectors(self, vectors: np.ndarray, texts: list[str], weighed=None, urgent=None) -> list[Prediction]:
         """Heads only, for embeddings already computed (evaluation reuses cached ones).
@@ -162,12 +166,6 @@ class Classifier:
                 calm_at=None if meta.get("calm_at") is None else float(meta["calm_at"]),
             ))  # fmt: skip
         return out
-
-
-def _near_critical(urgency: ModelUrgency | None) -> bool:
-    return urgency is not None and passages.worth_reading_closely(
-        urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.calm_at
-    )
 
 
 def build_classifier(artifact_dir: Path | None = None, threads: int | None = None, branch: bool = True,

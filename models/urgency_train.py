@@ -26,7 +26,8 @@ training rows only (the real tweets' ``train`` split and the hand-written traini
   (``models.signals``) confirms critical; chosen the same way with the phrases applied, on the
   same out-of-fold probabilities. Without it a phrase raises a post to high, no further.
 - With the urgency branch, all three are chosen on probabilities from probe branches that did not
-  see the rows (``cross_fitted_thresholds``), not on the heads' cross-validation.
+  see the rows (``cross_fitted_thresholds``), not on the heads' cross-validation; so is the passage
+  gate (``models.passages.choose_gate``), from the same probes reading those rows' sentences alone.
 
 The heads are written into the artifact beside the others, so the model version changes.
 """
@@ -180,6 +181,7 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
     text no one anticipated; one held-out fifth proved too few rows, its choice of ``critical_at``
     moving from 0.25 to 0.5 when 814 rows were added. ``states``: ``urgency_branch.capture``'s."""
     tier, critical = np.zeros((len(data), len(TIER_LABELS))), np.zeros(len(data))
+    alone: list = [[] for _ in range(len(data))]  # per row: its sentences read alone, (P(tier), P(critical))
     folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
     for number, (fit_idx, held_idx) in enumerate(folds.split(np.zeros(len(data)), data.tier, data.groups), 1):
         rows = data.subset(fit_idx)
@@ -187,9 +189,38 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
         heads, _ = fit(probe.urgency_view(), rows, seed)
         x = embed_cached(probe.urgency_view(), [normalize(data.texts[i]) for i in held_idx])
         tier[held_idx], critical[held_idx] = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
+        for i, read in zip(held_idx, sentences_alone(heads, probe.urgency_view(), [data.texts[i] for i in held_idx])):
+            alone[i] = read
         if log:
             log(f"threshold probe {number}/{FOLDS}: {len(held_idx)} rows held out")
-    return {**choose_thresholds(data.tier, tier, critical, has_phrase(data.texts)), "rows": len(data), "folds": FOLDS}
+    phrases = has_phrase(data.texts)
+    chosen = choose_thresholds(data.tier, tier, critical, phrases)
+    gate, gate_scores = passage_gate(data.tier, tier, critical, phrases, alone, chosen)
+    return {**chosen, "passages": gate.meta() if gate else None, "passages_chosen": gate_scores, "rows": len(data),
+            "folds": FOLDS}  # fmt: skip
+
+
+def sentences_alone(heads: dict, view, texts: list[str]) -> list[list[tuple[dict, float]]]:
+    """Per text, its sentences (``models.passages.sentences``) read alone by ``view`` and ``heads``:
+    the tier head's P(tier) and the critical head's P(critical) for each."""
+    split = [passages.sentences(text) for text in texts]
+    flat = [normalize(sentence) for parts in split for sentence in parts]
+    x = embed_cached(view, flat) if flat else None
+    tiers = heads["tier"].probabilities(x) if flat else []
+    critical = heads["critical"].probabilities(x) if flat else []
+    read = iter(({label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)}, float(c))
+                for row, c in zip(tiers, critical, strict=True))  # fmt: skip
+    return [[next(read) for _ in parts] for parts in split]
+
+
+def passage_gate(y, proba, critical, phrases, alone: list, chosen: dict) -> tuple:
+    """``models.passages.choose_gate`` on held-out rows, at the thresholds ``chosen`` for them."""
+    critical_at, calm_at = chosen["critical_at"], chosen["calm_at"]
+    decided = tiers_from(proba, critical, critical_at, chosen["evidence_at"], phrases, calm_at)
+    rows = [{label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)} for row in proba]
+    counts = [any(passages.critical_alone(t, p, critical_at, calm_at) for t, p in read) for read in alone]
+    return passages.choose_gate([TIER_LABELS[i] for i in y], [TIER_LABELS[i] for i in decided], rows,
+                                [float(p) for p in critical], counts, critical_at, calm_at)  # fmt: skip
 
 
 def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None) -> tuple[dict[str, LinearHead], dict]:
@@ -220,7 +251,8 @@ def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None
     }
     if thresholds:
         meta.update(critical_at=thresholds["critical_at"], evidence_at=thresholds["evidence_at"],
-                    calm_at=thresholds.get("calm_at"), thresholds_held_out=thresholds)  # fmt: skip
+                    calm_at=thresholds.get("calm_at"), passages=thresholds.get("passages"),
+                    thresholds_held_out=thresholds)  # fmt: skip
     return heads, meta
 
 
@@ -258,7 +290,6 @@ def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=Non
     if trained:
         urgency_branch.save(trained["tensors"], artifact_dir)
         meta["branch"] = trained["meta"]
-    meta["passages"] = passages.VERSION  # the classifier reads the sentences of posts near critical alone
     heads.meta["urgency"] = meta
     heads.save(artifact_dir)
     return meta

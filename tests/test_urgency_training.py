@@ -4,6 +4,7 @@ sets the thresholds (grouped by industry), and thresholds passed through to the 
 import numpy as np
 import pytest
 
+from models import passages
 from models.urgency_data import TIER_LABELS, read_written_train
 
 
@@ -94,4 +95,22 @@ def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written
     chosen = urgency_train.cross_fitted_thresholds(encoder, rows, states, log=None, steps=2)
     assert len(seen) == urgency_train.FOLDS and chosen["folds"] == urgency_train.FOLDS and chosen["rows"] == len(rows)
     assert set.union(*seen) == set(rows.texts) and all(len(s) < len(rows) for s in seen)
-    assert {"critical_at", "evidence_at", "calm_at", "scores"} <= set(chosen)
+    assert {"critical_at", "evidence_at", "calm_at", "scores", "passages", "passages_chosen"} <= set(chosen)
+    gate = passages.gate_from_meta(chosen["passages"])  # None or a gate this code reads
+    assert gate is None or (gate.look_from in passages.LOOK_GRID and gate.calm_below in passages.CALM_GRID)
+    assert len(chosen["passages_chosen"]["by_gate"]) == len(passages.LOOK_GRID) * len(passages.CALM_GRID)
+
+
+def test_each_sentence_of_a_post_is_read_alone_by_the_heads_given():
+    from models import urgency_train
+    from models.classifier import load_classifier
+
+    clf = load_classifier()
+    heads = {"tier": clf.heads.tier, "critical": clf.heads.critical}
+    texts = ["One line only here", "The fitter was polite. Our solicitor has written to you today.", ""]
+    read = urgency_train.sentences_alone(heads, clf.encoder.urgency_view(), texts)
+    assert [len(r) for r in read] == [0, 2, 0]
+    alone = clf.predict(["Our solicitor has written to you today."])[0].urgency
+    tiers, p_critical = read[1][1]
+    assert p_critical == pytest.approx(alone.p_critical, abs=1e-4) and set(tiers) == set(TIER_LABELS)
+    assert urgency_train.sentences_alone(heads, clf.encoder.urgency_view(), ["no sentences"]) == [[]]
