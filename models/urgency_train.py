@@ -189,8 +189,9 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
         heads, _ = fit(probe.urgency_view(), rows, seed)
         x = embed_cached(probe.urgency_view(), [normalize(data.texts[i]) for i in held_idx])
         tier[held_idx], critical[held_idx] = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
-        for i, read in zip(held_idx, sentences_alone(heads, probe.urgency_view(), [data.texts[i] for i in held_idx])):
-            alone[i] = read
+        read = sentences_alone(heads, probe.urgency_view(), [data.texts[i] for i in held_idx])
+        for i, sentences in zip(held_idx, read, strict=True):
+            alone[i] = sentences
         if log:
             log(f"threshold probe {number}/{FOLDS}: {len(held_idx)} rows held out")
     phrases = has_phrase(data.texts)

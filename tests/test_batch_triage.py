@@ -147,10 +147,10 @@ def test_incident_detection_failing_for_one_mention_keeps_every_ticket(
                           for n, text in enumerate(OUTAGE)])  # fmt: skip
     similar = incidents._similar
 
-    def fails_for_one(session, cluster, mention, config):
+    def fails_for_one(session, cluster, mention, *rest):
         if mention.external_id == "o-5":
             raise RuntimeError("incident detection broke")
-        return similar(session, cluster, mention, config)
+        return similar(session, cluster, mention, *rest)
 
     monkeypatch.setattr(incidents, "_similar", fails_for_one)
     claim(16)
@@ -204,3 +204,26 @@ def test_checks_due_now_and_later_are_scheduled_in_one_go(database_url, redis_ur
     assert sorted(sla_queue.job_ids) == sorted(ids[1:])  # their next alert is due already
     assert sla_queue.scheduled_job_registry.get_job_ids() == [ids[0]]
     assert sla_queue.scheduled_job_registry.get_scheduled_time(ids[0]) == tickets[0].next_deadline_at
+
+
+def test_a_batch_of_mentions_joining_one_incident_writes_it_once(database_url, redis_url, claim, monkeypatch):
+    """A storm: the batch's mentions all join one incident; it is refreshed and its Slack message queued
+    once for the batch, not once per mention, and its counts are the members'."""
+    from tickets import incident_members
+
+    start = utcnow() - timedelta(minutes=10)
+    _store(database_url, [_mention(f"o-{n}", f"u{n}", text, start + timedelta(seconds=n))
+                          for n, text in enumerate(OUTAGE)])  # fmt: skip
+    queued, refreshed = [], []
+    queue, refresh = incident_members.outbox.queue_incident, incident_members._refresh
+    monkeypatch.setattr(incident_members.outbox, "queue_incident", lambda s, i, c: queued.append(i.id) or queue(s, i, c))
+    monkeypatch.setattr(incident_members, "_refresh", lambda s, found: refreshed.append(len(found)) or refresh(s, found))
+    claim(16)
+    assert classify.classify_batch() == len(OUTAGE)
+    with transaction(database_url) as session:
+        [incident] = session.scalars(select(Incident)).all()
+        members = session.scalars(select(IncidentMember).where(IncidentMember.incident_id == incident.id)).all()
+        assert len(members) == incident.mention_count == incident.author_count >= 5
+        assert incident.last_seen_at == max(m.at for m in members)
+        assert len(session.scalars(select(SlackMessage).where(SlackMessage.incident_id == incident.id)).all()) == 1
+    assert queued == [incident.id] and refreshed == [1]

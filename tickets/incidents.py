@@ -20,6 +20,7 @@ from core.config import AppConfig
 from core.config_sections import IncidentConfig
 from store.schema import Incident, IncidentMember, Mention, Ticket
 from tickets import lifecycle, outbox
+from tickets.incident_members import Joins, author_key
 from triage.clustering import Cluster, ClusterIndex, Growth
 from triage.incidents import forms_incident, volume_rise
 
@@ -33,10 +34,6 @@ def forget() -> None:
     """Drop the in-memory windows (a database was emptied under this process: tests)."""
     _indexes.clear()
     _volume_checked.clear()
-
-
-def author_key(mention: Mention) -> str:
-    return f"{mention.source}:{mention.author_id}"
 
 
 def _vector(embedding: bytes) -> np.ndarray:
@@ -121,17 +118,23 @@ class _VolumeIncidents:
 
 def observe(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, now: datetime):
     """A just-classified inbound mention: file it, and form or grow an incident. Returns the incident, if any."""
-    return _observe(session, mention, ticket, config, _VolumeIncidents(session))
+    joins = Joins()
+    incident = _observe(session, mention, ticket, config, _VolumeIncidents(session), joins)
+    joins.write(session, config)
+    return incident
 
 
 def observe_all(session: Session, observed: list[tuple[Mention, Ticket | None]], config: AppConfig) -> None:
-    """`observe` for a micro-batch's mentions (with their tickets) in posting order."""
-    volume = _VolumeIncidents(session)
+    """`observe` for a micro-batch's mentions (with their tickets) in posting order; the incidents they
+    join are written once, at the end (tickets.incident_members)."""
+    volume, joins = _VolumeIncidents(session), Joins()
     for mention, ticket in observed:
-        _observe(session, mention, ticket, config, volume)
+        _observe(session, mention, ticket, config, volume, joins)
+    joins.write(session, config)
 
 
-def _observe(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, volume: _VolumeIncidents):
+def _observe(session: Session, mention: Mention, ticket: Ticket | None, config: AppConfig, volume: _VolumeIncidents,
+             joins: Joins):  # fmt: skip
     settings = config.incidents
     if not settings.enabled or ticket is None or not mention.needs_reply or mention.embedding is None:
         return None
@@ -139,15 +142,15 @@ def _observe(session: Session, mention: Mention, ticket: Ticket | None, config: 
     grown = index.add(mention.id, _vector(mention.embedding), mention.brand, author_key(mention), mention.created_at)
     incident = None
     for growth in grown:  # the mention's own cluster first, if it is in one
-        found = _similar(session, growth, mention, config)
+        found = _similar(session, growth, mention, config, joins)
         if mention.id in growth.cluster.members:
             incident = found
     if incident is None and settings.volume.enabled:
-        incident = _volume(session, mention, config, volume)
+        incident = _volume(session, mention, config, volume, joins)
     return incident
 
 
-def _similar(session: Session, growth: Growth, mention: Mention, config: AppConfig) -> Incident | None:
+def _similar(session: Session, growth: Growth, mention: Mention, config: AppConfig, joins: Joins) -> Incident | None:
     """A cluster that grew: its new members join its incident, or it forms one with all of them."""
     cluster = growth.cluster
     if cluster.incident_id is not None:
@@ -170,7 +173,7 @@ def _similar(session: Session, growth: Growth, mention: Mention, config: AppConf
     else:
         members = list(session.scalars(select(Mention).where(Mention.id.in_(joined)).order_by(Mention.created_at)))
     incident.centroid = np.asarray(cluster.centroid, dtype=np.float16).tobytes()
-    _add_members(session, incident, members, config)
+    joins.add(incident, members)
     return incident
 
 
@@ -194,49 +197,13 @@ def _new(session: Session, kind: str, brand: str | None, at: datetime, expected:
     return incident
 
 
-def _add_members(session: Session, incident: Incident, mentions: list[Mention], config: AppConfig) -> None:
-    """Count the mentions in the incident, link their tickets (noted once in each thread), refresh its message."""
-    session.flush()
-    ids = [m.id for m in mentions]
-    known = set(session.scalars(select(IncidentMember.mention_id).where(IncidentMember.mention_id.in_(ids))))
-    for mention in mentions:
-        if mention.id in known:
-            continue
-        session.add(IncidentMember(incident_id=incident.id, mention_id=mention.id, ticket_id=mention.ticket_id,
-                                   source=mention.source, author_key=author_key(mention),
-                                   at=mention.created_at))  # fmt: skip
-        ticket = session.get(Ticket, mention.ticket_id) if mention.ticket_id else None
-        if ticket is not None and ticket.incident_id is None:
-            ticket.incident_id = incident.id
-            note = (f"Part of incident #{incident.id}: other customers report the same problem. It is followed in "
-                    f"{config.slack.escalation_channel}; answering the incident answers this ticket too.")  # fmt: skip
-            outbox.queue_thread_note(session, ticket, note, f"incident:{incident.id}:{ticket.id}")
-    session.flush()
-    _refresh(session, incident)
-    outbox.queue_incident(session, incident, config.slack.escalation_channel)
-
-
-def _refresh(session: Session, incident: Incident) -> None:
-    members = select(IncidentMember).where(IncidentMember.incident_id == incident.id)
-    count, authors, first, last = session.execute(
-        members.with_only_columns(
-            func.count(IncidentMember.id),
-            func.count(func.distinct(IncidentMember.author_key)),
-            func.min(IncidentMember.at),
-            func.max(IncidentMember.at),
-        )  # fmt: skip
-    ).one()
-    incident.mention_count, incident.author_count = count, authors
-    incident.first_seen_at, incident.last_seen_at = first, last
-    incident.sources = sorted(set(session.scalars(members.with_only_columns(IncidentMember.source).distinct())))
-
-
-def _volume(session: Session, mention: Mention, config: AppConfig, volume: _VolumeIncidents) -> Incident | None:
+def _volume(session: Session, mention: Mention, config: AppConfig, volume: _VolumeIncidents,
+            joins: Joins) -> Incident | None:  # fmt: skip
     """A brand's complaints well above their usual rate: an incident whatever their texts."""
     window, at = config.incidents.window, mention.created_at
     active = volume.active(mention.brand, at, window)
     if active is not None:
-        _add_members(session, active, [mention], config)
+        joins.add(active, [mention])
         return active
     key = (_url(session), mention.brand)
     checked = _volume_checked.get(key)
@@ -251,7 +218,7 @@ def _volume(session: Session, mention: Mention, config: AppConfig, volume: _Volu
     recent = session.scalars(
         _brand_complaints(mention.brand, at - window, at).where(Mention.ticket_id.is_not(None))
     ).all()
-    _add_members(session, incident, list(recent), config)
+    joins.add(incident, list(recent))
     return incident
 
 
