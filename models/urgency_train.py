@@ -206,9 +206,10 @@ def sentences_alone(heads: dict, view, texts: list[str]) -> list[list[tuple[dict
     the tier head's P(tier) and the critical head's P(critical) for each."""
     split = [passages.sentences(text) for text in texts]
     flat = [normalize(sentence) for parts in split for sentence in parts]
-    x = embed_cached(view, flat) if flat else None
-    tiers = heads["tier"].probabilities(x) if flat else []
-    critical = heads["critical"].probabilities(x) if flat else []
+    if not flat:
+        return [[] for _ in texts]
+    x = embed_cached(view, flat)
+    tiers, critical = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
     read = iter(({label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)}, float(c))
                 for row, c in zip(tiers, critical, strict=True))  # fmt: skip
     return [[next(read) for _ in parts] for parts in split]
