@@ -21,14 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from models.urgency_tier import calmness, critical_by_head
+from models.urgency_tier import CALM, calmness, critical_by_head
 
 VERSION = "passages-v2"  # part of the model version where the artifact reads passages
 LOOK_GRID = (0.05, 0.1, 0.15, 0.2, 0.3)  # the whole post's P(critical) from which its sentences are read
 CALM_GRID = (0.3, 0.4, 0.5, 0.6)  # ... while its tier head's P(low) + P(none) stays under this
 MIN_WORDS = 3  # a shorter sentence carries too little to be read alone
 MOST = 12  # sentences read per post at most: a huge post costs no more than a long one
-CALM = ("low", "none")
 
 _BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 

@@ -30,8 +30,8 @@ from models.urgency_data import (
     written_test,
 )
 from models.urgency_history import HISTORY
+from models.urgency_tier import CALM
 
-CALM = ("low", "none")
 SECTION_START, SECTION_END = "<!-- urgency: python -m models urgency-report -->", "<!-- /urgency -->"
 
 

@@ -3,9 +3,12 @@
 ``evidence_at`` through it. Pure (no torch, no numpy)."""
 
 
+CALM = ("low", "none")  # the tiers of posts that need little or nothing
+
+
 def calmness(tiers: dict) -> float:
     """The tier head's P(low) + P(none): how far it reads the post as calm."""
-    return tiers.get("low", 0.0) + tiers.get("none", 0.0)
+    return sum(tiers.get(tier, 0.0) for tier in CALM)
 
 
 def read_as_calm(tiers: dict, calm_at: float | None) -> bool:

@@ -49,6 +49,7 @@ from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
 from models.text import normalize
 from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train
+from models.urgency_tier import CALM as CALM_TIERS
 from models.urgency_tier import model_tier
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -58,7 +59,7 @@ THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.91, 0.05))
 CALM_GRID = (None, 0.6, 0.5, 0.4, 0.3)  # None: the tier head never overrules the critical head
 MAX_FALSE_CRITICAL = 0.02
 CRITICAL = TIER_LABELS.index("critical")
-CALM = (TIER_LABELS.index("low"), TIER_LABELS.index("none"))
+CALM = tuple(TIER_LABELS.index(tier) for tier in CALM_TIERS)
 
 
 def _model(c: float, seed: int) -> LogisticRegression:
