@@ -20,6 +20,9 @@ WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for pa
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 # Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
 LAST_PAIR = 14
+# Pairs 1 .. SPENT_PAIRS were each scored by two versions and tell nothing fresh any more: from history
+# step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test.
+SPENT_PAIRS = 14
 
 
 def test_split(number: int) -> str:
@@ -95,6 +98,12 @@ def read_real(data_dir: Path, split: str, path: Path = REAL) -> UrgencySet:
     texts = [texts_of[row["file"]][row["key"]] for row in rows]
     groups = np.array([f"{row['file']}:{row['key']}" for row in rows])
     return UrgencySet(texts, tier, harm, f"real-{split}", groups)
+
+
+def spent_pairs(data_dir: Path) -> list[UrgencySet]:
+    """The real tweets and hand-written posts of pairs 1 .. SPENT_PAIRS, for training."""
+    numbers = range(1, SPENT_PAIRS + 1)
+    return [*(read_real(data_dir, test_split(n)) for n in numbers), *(read_written(written_test(n)) for n in numbers)]
 
 
 def concat(parts: list[UrgencySet]) -> UrgencySet:

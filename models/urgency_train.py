@@ -2,8 +2,9 @@
 
 Three linear heads on the urgency embedding of the normalised text (the urgency branch's, trained
 first with ``--branch``, ``models.urgency_branch``; else the shipped encoder's), fitted on the
-training rows only (the real tweets' ``train`` split and the hand-written training posts,
-``models/data/URGENCY.md``); the test sets are never read here:
+training rows only (the real tweets' ``train`` split, the hand-written training posts,
+``models/data/URGENCY.md``, and the spent test pairs, ``urgency_data.SPENT_PAIRS``); the pairs
+after those are never read here:
 - ``tier``: softmax over critical, high, normal, low, none; ``harm``: softmax over the harm
   categories; ``critical``: one logit, critical or not. Class weights are balanced, because
   critical posts are rare in real traffic and recognising them is the point. The binary head
@@ -48,7 +49,7 @@ from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
 from models.text import normalize
-from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train
+from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train, spent_pairs
 from models.urgency_tier import CALM as CALM_TIERS
 from models.urgency_tier import model_tier
 
@@ -146,7 +147,7 @@ def has_phrase(texts: list[str]) -> np.ndarray:
 
 
 def training_set(data_dir: Path) -> UrgencySet:
-    return concat([read_real(data_dir, "train"), read_written_train()])
+    return concat([read_real(data_dir, "train"), read_written_train(), *spent_pairs(data_dir)])
 
 
 def _fitted(x, y, c: float, seed: int, classes) -> LinearHead:
