@@ -71,6 +71,7 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
 # fresh for some versions and is now "seen before" (the history in the section says which); all are
 # shown, only the fresh pair is clean.
 PAIRS = tuple((test_split(n), written_test(n), f" {n}" if n > 1 else "") for n in range(LAST_PAIR, 0, -1))
+TRAINED = re.compile(r"\((fresh|seen before)\)$")
 # (name, reader), two per pair.
 TEST_SETS = tuple(
     entry
@@ -83,8 +84,12 @@ TEST_SETS = tuple(
 )
 
 
-def test_sets(data_dir: Path) -> list[tuple[str, UrgencySet]]:
-    return [(name, read(data_dir)) for name, read in TEST_SETS]
+def test_sets(data_dir: Path, meta: dict | None = None) -> list[tuple[str, UrgencySet]]:
+    """Every pair's sets; those among the training rows of the version ``meta`` describes (its
+    ``sources``: the spent pairs, ``urgency_data.SPENT_PAIRS``) are marked "trained on"."""
+    trained = set((meta or {}).get("sources", "").split("+"))
+    return [(TRAINED.sub("(trained on)", name) if data.source in trained else name, data)
+            for name, read in TEST_SETS for data in [read(data_dir)]]  # fmt: skip
 
 
 def severity_against_tier(data_dir: Path) -> Counter:
@@ -142,6 +147,9 @@ def _intro(version: str, meta: dict, real_critical: list[int]) -> list[str]:
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
         f"({', '.join(map(str, real_critical))}), too few for their critical recall to mean much, and their other "
         "columns show the cost on ordinary traffic. The history below says which set saw which decision.",
+        *(["", "Sets marked \"trained on\" are spent pairs among the shipped version's training rows "
+            "(`urgency_data.SPENT_PAIRS`): their figures are training figures, not evidence."]
+          if "test" in meta["sources"] else []),
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
         "| low/none called critical | needing a reply, left silent |",
@@ -221,7 +229,7 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = (
 
     clf = clf or load_classifier()
     models = [clf, *(build_classifier(path) for path in baseline)]
-    sets = test_sets(data_dir)
+    sets = test_sets(data_dir, clf.heads.meta["urgency"])
     decided = {(m.model_version, name): decided_tiers(m, data.texts, decide) for m in models for name, data in sets}
     results = [(name, scores(data, decided[(clf.model_version, name)])) for name, data in sets]
     earlier = [(name, m.model_version, scores(data, decided[(m.model_version, name)]))
