@@ -84,12 +84,14 @@ TEST_SETS = tuple(
 )
 
 
-def test_sets(data_dir: Path, meta: dict | None = None) -> list[tuple[str, UrgencySet]]:
-    """Every pair's sets; those among the training rows of the version ``meta`` describes (its
-    ``sources``: the spent pairs, ``urgency_data.SPENT_PAIRS``) are marked "trained on"."""
-    trained = set((meta or {}).get("sources", "").split("+"))
-    return [(TRAINED.sub("(trained on)", name) if data.source in trained else name, data)
-            for name, read in TEST_SETS for data in [read(data_dir)]]  # fmt: skip
+def test_sets(data_dir: Path) -> list[tuple[str, UrgencySet]]:
+    return [(name, read(data_dir)) for name, read in TEST_SETS]
+
+
+def marked(name: str, data: UrgencySet, meta: dict) -> str:
+    """``name``, marked "trained on" where ``data`` is among the training rows of the version ``meta``
+    describes (its ``sources``: the spent pairs, ``urgency_data.SPENT_PAIRS``)."""
+    return TRAINED.sub("(trained on)", name) if data.source in meta.get("sources", "").split("+") else name
 
 
 def severity_against_tier(data_dir: Path) -> Counter:
@@ -117,7 +119,7 @@ def _read_by(meta: dict) -> str:
             "severity and incidents read the shipped block, unchanged)")
 
 
-def _intro(version: str, meta: dict, real_critical: list[int]) -> list[str]:
+def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = False) -> list[str]:
     held = meta.get("thresholds_held_out")
     if held and held.get("folds"):
         chosen = (f"on the probabilities {held['folds']} probe branches and heads, each trained with the same recipe "
@@ -147,9 +149,9 @@ def _intro(version: str, meta: dict, real_critical: list[int]) -> list[str]:
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
         f"({', '.join(map(str, real_critical))}), too few for their critical recall to mean much, and their other "
         "columns show the cost on ordinary traffic. The history below says which set saw which decision.",
-        *(["", "Sets marked \"trained on\" are spent pairs among the shipped version's training rows "
-            "(`urgency_data.SPENT_PAIRS`): their figures are training figures, not evidence."]
-          if "test" in meta["sources"] else []),
+        *(["", "Sets marked \"trained on\" are spent pairs among that version's training rows "
+            "(`urgency_data.SPENT_PAIRS`): its figures on them are training figures, not evidence."]
+          if trained else []),
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
         "| low/none called critical | needing a reply, left silent |",
@@ -174,7 +176,8 @@ def section(results: list, version: str, meta: dict, earlier: list | None = None
     """``results``: (set name, scores) of the shipped model; ``earlier``: (set name, version, scores);
     ``agreed``: (split, version, ``urgency_agreement.agreement``); ``computed``: how this CPU ran it."""
     real_critical = [sum(n for _, n in s["per_harm"].values()) for name, s in results if name.startswith("real")]
-    lines = _intro(version, meta, real_critical)
+    trained = any("(trained on)" in row[0] for row in [*results, *(earlier or [])])
+    lines = _intro(version, meta, real_critical, trained)
     if computed:
         lines[-2:-2] = [f"These figures were computed {computed}.", ""]
     for name, s in results:
@@ -229,11 +232,15 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = (
 
     clf = clf or load_classifier()
     models = [clf, *(build_classifier(path) for path in baseline)]
-    sets = test_sets(data_dir, clf.heads.meta["urgency"])
+    sets = test_sets(data_dir)
     decided = {(m.model_version, name): decided_tiers(m, data.texts, decide) for m in models for name, data in sets}
-    results = [(name, scores(data, decided[(clf.model_version, name)])) for name, data in sets]
-    earlier = [(name, m.model_version, scores(data, decided[(m.model_version, name)]))
-               for m in models[1:] for name, data in sets]  # fmt: skip
+
+    def scored(m) -> list:
+        version, meta = m.model_version, m.heads.meta["urgency"]
+        return [(marked(name, data, meta), version, scores(data, decided[(version, name)])) for name, data in sets]
+
+    results = [(name, s) for name, _, s in scored(clf)]
+    earlier = [row for m in models[1:] for row in scored(m)]
     agreed = labellers(sets, [m.model_version for m in models], decided)
     computed = (f"with the branch in {clf.encoder.branch_precision}, run by {clf.encoder.runtime} (where bfloat16 "
                 "is native the branch computes in it, and a handful of posts may change tier)")  # fmt: skip

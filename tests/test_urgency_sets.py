@@ -22,9 +22,10 @@ def test_the_spent_pairs_train_and_the_later_pairs_never_do():
 
 def test_the_report_marks_the_sets_a_version_trained_on():
     meta = {"sources": f"real-train+{written_test(2).stem}+real-{split_of(3)}"}
-    names = {data.source: name for name, data in urgency_eval.test_sets(DATA, meta)}
+    names = {data.source: urgency_eval.marked(name, data, meta) for name, data in urgency_eval.test_sets(DATA)}
     assert names[written_test(2).stem].endswith("(trained on)")
     assert names[f"real-{split_of(3)}"].endswith("(trained on)")
     assert names[f"real-{split_of(4)}"].endswith("(seen before)")
     assert names[f"real-{split_of(LAST_PAIR)}"].endswith("(fresh)")
-    assert not any(name.endswith("(trained on)") for name, _ in urgency_eval.test_sets(DATA))
+    assert not any(urgency_eval.marked(name, data, {"sources": "real-train"}).endswith("(trained on)")
+                   for name, data in urgency_eval.test_sets(DATA))  # fmt: skip
