@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models import adapter, passages, severity_cues, urgency_branch
+from models import adapter, passages, runtime_choice, severity_cues, urgency_branch
 from models.attribution import weighed_most, word_scores
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.language import unscored_words
@@ -172,7 +172,8 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
                      runtime: str = "auto") -> Classifier:  # fmt: skip
     """Uncached constructor, for evaluating an artifact other than the shipped one (``branch=False``:
     without the urgency branch, for training a new one on the same encoder). ``runtime``: the YAML
-    model.runtime (``models.onnx_forward``)."""
+    model.runtime (``models.onnx_forward``); "auto" with a bfloat16 branch on a CPU that runs it
+    natively measures that against float32 on ONNX Runtime and keeps the faster (``models.runtime_choice``)."""
     from models.encoder import ENCODER_NAME, Encoder
 
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
@@ -186,9 +187,15 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
         if encoder.adapter != trained["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the adapter file is not the one the heads were fitted on")
     if branch and (fitted := heads.meta.get("urgency", {}).get("branch")):
-        encoder.fork(urgency_branch.load(artifact_dir), fitted.get("precision", "float32"))
+        tensors, precision = urgency_branch.load(artifact_dir), fitted.get("precision", "float32")
+        twin = encoder.copy() if runtime == "auto" and precision != "float32" else None
+        encoder.fork(tensors, precision)
         if encoder.branch != fitted["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the urgency branch file is not the one the heads were fitted on")
+        if twin is not None and encoder.branch_precision != "float32":  # two ways to run it here: the faster
+            encoder = runtime_choice.fastest([encoder, twin.fork(tensors, "float32").accelerate(runtime)])
+            twin = None
+            runtime_choice.release()
     return Classifier(encoder.accelerate(runtime), heads, version)
 
 

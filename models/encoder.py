@@ -98,7 +98,7 @@ class Encoder:
         faster (``setting``: the YAML model.runtime). Call it once the weights are final."""
         from models import onnx_forward
 
-        if onnx_forward.runtime_for(setting, self.branch_precision) == "onnx":
+        if self.runtime != "onnx" and onnx_forward.runtime_for(setting, self.branch_precision) == "onnx":
             try:
                 self._onnx = onnx_forward.OnnxForward(self.model, self._torch.get_num_threads())
             except Exception as error:  # noqa: BLE001 - torch computes the same, only slower
