@@ -16,7 +16,7 @@ def test_the_spent_pairs_train_and_the_later_pairs_never_do():
     assert SPENT_PAIRS < LAST_PAIR
     for number in range(1, SPENT_PAIRS + 1):
         assert f"real-{split_of(number)}" in sources and written_test(number).stem in sources
-    for number in range(SPENT_PAIRS + 1, LAST_PAIR + 1):
+    for number in range(SPENT_PAIRS + 1, LAST_PAIR + 2):  # up to the pair committed for the next version
         assert f"real-{split_of(number)}" not in sources and written_test(number).stem not in sources
 
 
