@@ -188,9 +188,11 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
             raise ValueError(f"{artifact_dir}: the adapter file is not the one the heads were fitted on")
     if branch and (fitted := heads.meta.get("urgency", {}).get("branch")):
         tensors, precision = urgency_branch.load(artifact_dir), fitted.get("precision", "float32")
-        # Two ways to run it on this CPU (bfloat16 on torch, float32 on ONNX Runtime): the faster, measured.
-        twin = encoder.copy() if runtime == "auto" and urgency_branch.runs_in(precision) != "float32" else None
-        encoder.fork(tensors, precision)
+        # Two ways to run it on this CPU (bfloat16 on torch, float32 on ONNX Runtime): the faster, measured
+        # once per process.
+        two_ways = runtime == "auto" and urgency_branch.runs_in(precision) != "float32"
+        twin = encoder.copy() if two_ways and runtime_choice.chosen() is None else None
+        encoder.fork(tensors, (runtime_choice.chosen() or precision) if two_ways else precision)
         if encoder.branch != fitted["fingerprint"]:
             raise ValueError(f"{artifact_dir}: the urgency branch file is not the one the heads were fitted on")
         if twin is not None:

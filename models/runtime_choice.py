@@ -7,7 +7,9 @@ AMX Xeon on 2026-12-07: torch with the branch in bfloat16 a median 143 texts/s a
 ONNX Runtime in float32, and 13 minutes later 209 against 219; another AMX Xeon had run torch at
 308. So the runtime "auto" times both on PROBE and keeps the faster. The two give a handful of
 posts another tier, so the branch's own precision (the first) stays unless another is MARGIN
-times as fast: a machine does not flip between them on noise.
+times as fast: a machine does not flip between them on noise. A process measures once (``chosen``):
+every model it builds after that runs the same way, so two versions it compares, or a model and
+its copy with passage reading on, differ only in their weights.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ PROBE = tuple(
 )
 
 log = logging.getLogger(__name__)
+_kept: str | None = None  # the branch precision this process measured as the faster
+
+
+def chosen() -> str | None:
+    """The branch precision this process measured as the faster ("bfloat16" or "float32"), if it has."""
+    return _kept
 
 
 def choose(rates: list[float], margin: float = MARGIN) -> int:
@@ -52,9 +60,11 @@ def rates(encoders: list, rounds: int = ROUNDS, texts: tuple[str, ...] = PROBE) 
 
 
 def fastest(encoders: list):
-    """The encoder ``choose`` keeps, measured here; the others are dropped."""
+    """The encoder ``choose`` keeps, measured here and remembered (``chosen``); the others are dropped."""
+    global _kept
     measured = rates(encoders)
     kept = encoders[choose(measured)]
+    _kept = kept.branch_precision
     speeds = {f"{e.runtime}/{e.branch_precision}": round(r) for e, r in zip(encoders, measured, strict=True)}
     log.info("model runtime: %s with the branch in %s", kept.runtime, kept.branch_precision,
              extra={"texts_per_second": speeds})  # fmt: skip

@@ -27,13 +27,17 @@ def test_rates_time_each_encoder_on_the_whole_model():
     assert 1 < rate < 100_000
 
 
-def test_auto_keeps_a_way_this_cpu_runs_and_says_which(caplog):
+def test_auto_keeps_a_way_this_cpu_runs_says_which_and_keeps_to_it(caplog, monkeypatch):
+    monkeypatch.setattr(runtime_choice, "_kept", None)  # as in a fresh process
     with caplog.at_level(logging.INFO, logger="models.runtime_choice"):
         chosen = build_classifier(threads=2).encoder
+        again = build_classifier(threads=2).encoder
     assert chosen.runtime == runtime_for("auto", chosen.branch_precision)
+    assert (again.runtime, again.branch_precision) == (chosen.runtime, chosen.branch_precision)
     measured = [r for r in caplog.records if r.getMessage().startswith("model runtime")]
-    if urgency_branch.bf16_native():  # two ways to run it: both were timed
+    if urgency_branch.bf16_native():  # two ways to run it: both were timed, once
         assert len(measured) == 1 and set(measured[0].texts_per_second) == {"torch/bfloat16", "onnx/float32"}
+        assert runtime_choice.chosen() == chosen.branch_precision
     else:  # one way: nothing to measure
         assert measured == [] and (chosen.runtime, chosen.branch_precision) == ("onnx", "float32")
     torch_only = build_classifier(threads=2, runtime="torch").encoder
