@@ -45,7 +45,8 @@ class ModelConfig:
     # 160 carried 4-7% more of a 320-mention burst than 64 on 2 cores (README, "Measured").
     claim: int = 160
     # What runs the model: "auto" is ONNX Runtime where it gives torch's float32 results faster
-    # (models.onnx_forward), torch elsewhere; "torch" always torch.
+    # (models.onnx_forward); where the CPU also runs the branch in bfloat16 on torch, the process times
+    # both once and keeps the faster (models.runtime_choice); "torch" always torch.
     runtime: str = "auto"
 
 

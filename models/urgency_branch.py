@@ -18,8 +18,9 @@ bfloat16 natively (AVX-512 BF16 or AMX): those products run about twice as fast,
 model went from a median 145 to 150 texts/s on 2 cores (README, "Measured"). The heads are fitted
 on that embedding. Elsewhere (``bf16_native``: the CPU's flags, not oneDNN, which emulates bfloat16
 on AVX-512 CPUs without it, more slowly) the branch runs in float32, a pooled embedding
-within cosine 0.9999 of it. An artifact without ``precision`` in the branch's meta runs in
-float32, as it was fitted.
+within cosine 0.9999 of it; so it does where the CPU has bfloat16 but float32 on ONNX Runtime
+measured faster when the process started (``models.runtime_choice``). An artifact without
+``precision`` in the branch's meta runs in float32, as it was fitted.
 """
 
 from __future__ import annotations
