@@ -5,24 +5,20 @@ first with ``--branch``, ``models.urgency_branch``; else the shipped encoder's),
 training rows only (the real tweets' ``train`` split, the hand-written training posts,
 ``models/data/URGENCY.md``, and the spent test pairs, ``urgency_data.SPENT_PAIRS``); the pairs
 after those are never read here:
-- ``tier``: softmax over critical, high, normal, low, none; ``harm``: softmax over the harm
-  categories; ``critical``: one logit, critical or not. Class weights are balanced, because
-  critical posts are rare in real traffic and recognising them is the point. The binary head
-  ranks critical posts better than the tier head's P(critical) (cross-validated ROC AUC 0.95
-  against a tier head whose P(critical) rarely passes 0.5); the tier head orders the rest.
-- C for the tier and harm heads: the lowest on the grid within SLACK of the best 5-fold
-  cross-validated macro-F1 (stronger regularisation for text no one anticipated; folds grouped,
-  a hand-written post's fold holding its whole industry). For the
-  critical head: the C whose out-of-fold probabilities give the best ``critical_at`` score.
+- ``tier``: softmax over the tiers; ``harm``: over the harm categories; ``critical``: one logit.
+  Class weights balanced (critical posts are rare and the point). The binary head ranks critical
+  posts better than the tier head's P(critical) (ROC AUC 0.95); the tier head orders the rest.
+- C for the tier and harm heads: the lowest on the grid within SLACK of the best 5-fold cross-validated
+  macro-F1 (folds grouped, a hand-written post's fold holding its whole industry). For the critical
+  head: the C whose out-of-fold probabilities give the best ``critical_at`` score.
 - ``critical_at``: a post is critical when P(critical) reaches it, whatever the tier head says.
   Chosen on the out-of-fold probabilities: the threshold with the best F2 on critical (recall
   counts double: a missed emergency costs more than a glance), among those that call at most
-  MAX_FALSE_CRITICAL of the posts labelled low or none critical.
+  MAX_FALSE_CRITICAL of the posts labelled low or none critical, and at most
+  MAX_FALSE_CRITICAL_WRITTEN of the hand-written ones.
 - ``calm_at``: chosen with ``critical_at``, as a pair: where the tier head's P(low) + P(none) reaches
-  it, the critical head alone does not make a post critical (``models.urgency_tier``). Calm posts
-  that speak of danger (a question about a recall, thanks for an emergency handled well) are what
-  the critical head most often calls critical; the tier head, trained on every tier, reads many of
-  them as calm. None: no gate.
+  it, the critical head alone does not make a post critical (``models.urgency_tier``): the tier
+  head reads many calm posts that speak of danger as calm. None: no gate.
 - ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases
   (``models.signals``) confirms critical; chosen the same way with the phrases applied, on the
   same out-of-fold probabilities. Without it a phrase raises a post to high, no further.
@@ -49,7 +45,8 @@ from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
 from models.text import normalize
-from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train, spent_pairs
+from models.urgency_data import (HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train, spent_pairs,
+                                 written_rows)
 from models.urgency_tier import CALM as CALM_TIERS
 from models.urgency_tier import model_tier
 
@@ -59,6 +56,7 @@ FOLDS = 5
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.91, 0.05))
 CALM_GRID = (None, 0.6, 0.5, 0.4, 0.3)  # None: the tier head never overrules the critical head
 MAX_FALSE_CRITICAL = 0.02
+MAX_FALSE_CRITICAL_WRITTEN = 0.01  # hand-written calm posts apart: easy real calm tweets outvote them (step 23)
 CRITICAL = TIER_LABELS.index("critical")
 CALM = tuple(TIER_LABELS.index(tier) for tier in CALM_TIERS)
 
@@ -95,30 +93,33 @@ def tiers_from(proba: np.ndarray, critical: np.ndarray, critical_at: float, evid
                      for tiers, p, phrase in zip(rows, critical, phrases, strict=True)])  # fmt: skip
 
 
-def _critical_score(y, tiers) -> float | None:
-    """F2 on critical, or None when too many calm posts are called critical."""
+def _critical_score(y, tiers, written) -> float | None:
+    """F2 on critical; None when over MAX_FALSE_CRITICAL of the calm posts are called critical, and
+    F2 - 1 (below any score within both limits) when over MAX_FALSE_CRITICAL_WRITTEN of the hand-written ones."""
     calm = np.isin(y, CALM)
     if calm.any() and np.mean(tiers[calm] == CRITICAL) > MAX_FALSE_CRITICAL:
         return None
-    return float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0))
+    over = (calm & written).any() and np.mean(tiers[calm & written] == CRITICAL) > MAX_FALSE_CRITICAL_WRITTEN
+    return float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0)) - float(over)
 
 
 def _gate_order(calm_at: float | None) -> float:
     return 2.0 if calm_at is None else calm_at  # on ties, the gate that overrules least
 
 
-def choose_thresholds(y, proba, critical, phrases) -> dict:
+def choose_thresholds(y, proba, critical, phrases, written=None) -> dict:
     """``critical_at`` and ``calm_at`` (``models.urgency_tier``) without phrases: the pair with the best
-    F2 among those calling at most MAX_FALSE_CRITICAL of the calm posts critical (ties: the higher
-    threshold, then the gate that overrules least); then ``evidence_at`` (at most ``critical_at``)
-    with the phrases. Returns the three and the scores behind them."""
+    F2 among those within both limits on calm posts (``_critical_score``; ``written``: which rows are
+    hand-written) (ties: the higher threshold, then the gate that overrules least); then ``evidence_at``
+    (at most ``critical_at``) with the phrases. Returns the three and the scores behind them."""
     none = np.zeros(len(y), dtype=bool)
-    alone = {(t, u): _critical_score(y, tiers_from(proba, critical, t, 1.0, none, u))
+    written = none if written is None else written
+    alone = {(t, u): _critical_score(y, tiers_from(proba, critical, t, 1.0, none, u), written)
              for u in CALM_GRID for t in THRESHOLD_GRID}  # fmt: skip
     valid = {k: s for k, s in alone.items() if s is not None}
     best = max(valid, key=lambda k: (valid[k], k[0], _gate_order(k[1]))) if valid else (max(THRESHOLD_GRID), None)
     critical_at, calm_at = best
-    helped = {t: _critical_score(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at))
+    helped = {t: _critical_score(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at), written)
               for t in THRESHOLD_GRID if t <= critical_at}  # fmt: skip
     valid = {t: s for t, s in helped.items() if s is not None}
     evidence_at = max(valid, key=lambda t: (valid[t], t)) if valid else critical_at
@@ -133,7 +134,7 @@ def choose_critical(x, y, tier_proba, phrases, seed: int, groups: np.ndarray) ->
     runs = {}
     for c in C_GRID:
         critical = _out_of_fold(x, (y == CRITICAL).astype(int), c, seed, 2, groups)[:, 1]
-        chosen = choose_thresholds(y, tier_proba, critical, phrases)
+        chosen = choose_thresholds(y, tier_proba, critical, phrases, written_rows(groups))
         best = max((s for s in chosen["scores"]["evidence_at_f2"].values() if s is not None), default=0.0)
         runs[c] = (best, chosen)
     c = max(runs, key=lambda c: runs[c][0])
@@ -171,7 +172,7 @@ def held_out_thresholds(encoder, fitted_rows: UrgencySet, held: UrgencySet, seed
     heads, _ = fit(encoder, fitted_rows, seed)
     x = embed_cached(encoder, [normalize(t) for t in held.texts])
     chosen = choose_thresholds(held.tier, heads["tier"].probabilities(x), heads["critical"].probabilities(x),
-                               has_phrase(held.texts))  # fmt: skip
+                               has_phrase(held.texts), written_rows(held.groups))  # fmt: skip
     return {**chosen, "rows": len(held)}
 
 
@@ -179,9 +180,8 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
                             steps: int = urgency_branch.STEPS) -> dict:  # fmt: skip
     """The thresholds (``choose_thresholds``) on probabilities every training row gets from a probe
     that never saw it: FOLDS probe branches and heads, each trained on the other folds' rows (grouped
-    as the cross-validation is). A branch is too sure of the rows it learned to set thresholds for
-    text no one anticipated; one held-out fifth proved too few rows, its choice of ``critical_at``
-    moving from 0.25 to 0.5 when 814 rows were added. ``states``: ``urgency_branch.capture``'s."""
+    as the cross-validation is). One held-out fifth proved too few rows (``critical_at`` moved from
+    0.25 to 0.5 when 814 rows were added). ``states``: ``urgency_branch.capture``'s."""
     tier, critical = np.zeros((len(data), len(TIER_LABELS))), np.zeros(len(data))
     alone: list = [[] for _ in range(len(data))]  # per row: its sentences read alone, (P(tier), P(critical))
     folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
@@ -197,7 +197,7 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
         if log:
             log(f"threshold probe {number}/{FOLDS}: {len(held_idx)} rows held out")
     phrases = has_phrase(data.texts)
-    chosen = choose_thresholds(data.tier, tier, critical, phrases)
+    chosen = choose_thresholds(data.tier, tier, critical, phrases, written_rows(data.groups))
     gate, gate_scores = passage_gate(data.tier, tier, critical, phrases, alone, chosen)
     return {**chosen, "passages": gate.meta() if gate else None, "passages_chosen": gate_scores, "rows": len(data),
             "folds": FOLDS}  # fmt: skip

@@ -79,6 +79,30 @@ def test_thresholds_choose_the_gate_when_calm_posts_fool_the_critical_head():
     assert chosen["calm_at"] is None and chosen["critical_at"] > 0.3
 
 
+def test_thresholds_hold_hand_written_calm_posts_to_their_own_limit():
+    from models.urgency_train import CRITICAL, MAX_FALSE_CRITICAL_WRITTEN, choose_thresholds, tiers_from
+
+    y, tier, critical = _rows(60, 400, 200)
+    tier[y == 4, 4], tier[y == 4, 1] = 0.05, 0.8  # the tier head is fooled too: no gate helps
+    written = np.zeros(len(y), dtype=bool)
+    written[np.flatnonzero(y == 4)[:100]] = True  # the 80 posts that fool the critical head are hand-written
+    none = np.zeros(len(y), dtype=bool)
+
+    def false_alarms(chosen, p_critical):
+        tiers = tiers_from(tier, p_critical, chosen["critical_at"], chosen["evidence_at"], none, chosen["calm_at"])
+        return np.mean(tiers[written & (y == 4)] == CRITICAL)
+
+    held = np.where(written, critical * 0.8, critical)  # a threshold from 0.8 keeps them out
+    assert false_alarms(choose_thresholds(y, tier, held, none), held) > MAX_FALSE_CRITICAL_WRITTEN
+    assert false_alarms(choose_thresholds(y, tier, held, none, written), held) <= MAX_FALSE_CRITICAL_WRITTEN
+    # where no threshold keeps them out (5 of 100 at 0.95), the choice falls back to the overall limit alone
+    fooled = np.flatnonzero(written)[:5]
+    held[y == 4], held[fooled] = 0.1, 0.95
+    alone, both = choose_thresholds(y, tier, held, none), choose_thresholds(y, tier, held, none, written)
+    assert (both["critical_at"], both["calm_at"]) == (alone["critical_at"], alone["calm_at"])
+    assert both["critical_at"] < 0.5 and false_alarms(both, held) == 0.05
+
+
 def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written, monkeypatch):
     from models import urgency_train
     from models.classifier import load_classifier
