@@ -39,14 +39,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, fbeta_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from models import passages, urgency_branch
+from models import passages, urgency_branch, urgency_data
 from models.adapter import TRAIN_TOKENS
 from models.datasets import embed_cached
 from models.heads import ARTIFACT_DIR, LinearHead, load_heads
 from models.signals import compile_signals, find_signals
 from models.text import normalize
-from models.urgency_data import (HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train, spent_pairs,
-                                 written_rows)
+from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train, spent_pairs
 from models.urgency_tier import CALM as CALM_TIERS
 from models.urgency_tier import model_tier
 
@@ -134,7 +133,7 @@ def choose_critical(x, y, tier_proba, phrases, seed: int, groups: np.ndarray) ->
     runs = {}
     for c in C_GRID:
         critical = _out_of_fold(x, (y == CRITICAL).astype(int), c, seed, 2, groups)[:, 1]
-        chosen = choose_thresholds(y, tier_proba, critical, phrases, written_rows(groups))
+        chosen = choose_thresholds(y, tier_proba, critical, phrases, urgency_data.written_rows(groups))
         best = max((s for s in chosen["scores"]["evidence_at_f2"].values() if s is not None), default=0.0)
         runs[c] = (best, chosen)
     c = max(runs, key=lambda c: runs[c][0])
@@ -172,7 +171,7 @@ def held_out_thresholds(encoder, fitted_rows: UrgencySet, held: UrgencySet, seed
     heads, _ = fit(encoder, fitted_rows, seed)
     x = embed_cached(encoder, [normalize(t) for t in held.texts])
     chosen = choose_thresholds(held.tier, heads["tier"].probabilities(x), heads["critical"].probabilities(x),
-                               has_phrase(held.texts), written_rows(held.groups))  # fmt: skip
+                               has_phrase(held.texts), urgency_data.written_rows(held.groups))  # fmt: skip
     return {**chosen, "rows": len(held)}
 
 
@@ -197,7 +196,7 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
         if log:
             log(f"threshold probe {number}/{FOLDS}: {len(held_idx)} rows held out")
     phrases = has_phrase(data.texts)
-    chosen = choose_thresholds(data.tier, tier, critical, phrases, written_rows(data.groups))
+    chosen = choose_thresholds(data.tier, tier, critical, phrases, urgency_data.written_rows(data.groups))
     gate, gate_scores = passage_gate(data.tier, tier, critical, phrases, alone, chosen)
     return {**chosen, "passages": gate.meta() if gate else None, "passages_chosen": gate_scores, "rows": len(data),
             "folds": FOLDS}  # fmt: skip
