@@ -12,16 +12,13 @@ after those are never read here:
   macro-F1 (folds grouped, a hand-written post's fold holding its whole industry). For the critical
   head: the C whose out-of-fold probabilities give the best ``critical_at`` score.
 - ``critical_at``: a post is critical when P(critical) reaches it, whatever the tier head says.
-  Chosen on the out-of-fold probabilities: the threshold with the best F2 on critical (recall
-  counts double: a missed emergency costs more than a glance), among those that call at most
-  MAX_FALSE_CRITICAL of the posts labelled low or none critical, and at most
-  MAX_FALSE_CRITICAL_WRITTEN of the hand-written ones.
+  Chosen on the out-of-fold probabilities: the best F2 on critical (recall counts double) within
+  the limits on calm posts called critical (``_critical_score``).
 - ``calm_at``: chosen with ``critical_at``, as a pair: where the tier head's P(low) + P(none) reaches
   it, the critical head alone does not make a post critical (``models.urgency_tier``): the tier
   head reads many calm posts that speak of danger as calm. None: no gate.
-- ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases
-  (``models.signals``) confirms critical; chosen the same way with the phrases applied, on the
-  same out-of-fold probabilities. Without it a phrase raises a post to high, no further.
+- ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases (``models.signals``)
+  confirms critical; chosen the same way with the phrases applied. Else a phrase raises to high.
 - With the urgency branch, all three are chosen on probabilities from probe branches that did not
   see the rows (``cross_fitted_thresholds``), not on the heads' cross-validation; so is the passage
   gate (``models.passages.choose_gate``), from the same probes reading those rows' sentences alone.
@@ -56,6 +53,7 @@ THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.91, 0.05))
 CALM_GRID = (None, 0.6, 0.5, 0.4, 0.3)  # None: the tier head never overrules the critical head
 MAX_FALSE_CRITICAL = 0.02
 MAX_FALSE_CRITICAL_WRITTEN = 0.01  # hand-written calm posts apart: easy real calm tweets outvote them (step 23)
+MIN_WRITTEN_RECALL = 0.93  # where none is within that: the fewest, finding this share of them (step 26)
 CRITICAL = TIER_LABELS.index("critical")
 CALM = tuple(TIER_LABELS.index(tier) for tier in CALM_TIERS)
 
@@ -93,13 +91,18 @@ def tiers_from(proba: np.ndarray, critical: np.ndarray, critical_at: float, evid
 
 
 def _critical_score(y, tiers, written) -> float | None:
-    """F2 on critical; None when over MAX_FALSE_CRITICAL of the calm posts are called critical, and
-    F2 - 1 (below any score within both limits) when over MAX_FALSE_CRITICAL_WRITTEN of the hand-written ones."""
-    calm = np.isin(y, CALM)
+    """F2 on critical; None when over MAX_FALSE_CRITICAL of the calm posts are called critical. Over
+    MAX_FALSE_CRITICAL_WRITTEN of the hand-written calm posts, a score below any within both limits:
+    while MIN_WRITTEN_RECALL of the hand-written critical posts are found, minus that share (fewest
+    first, then F2: history step 26); else F2 - 2."""
+    calm, f2 = np.isin(y, CALM), float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0))
     if calm.any() and np.mean(tiers[calm] == CRITICAL) > MAX_FALSE_CRITICAL:
         return None
-    over = (calm & written).any() and np.mean(tiers[calm & written] == CRITICAL) > MAX_FALSE_CRITICAL_WRITTEN
-    return float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0)) - float(over)
+    false = np.mean(tiers[calm & written] == CRITICAL) if (calm & written).any() else 0.0
+    found = np.mean(tiers[written & (y == CRITICAL)] == CRITICAL) if (written & (y == CRITICAL)).any() else 1.0
+    if false <= MAX_FALSE_CRITICAL_WRITTEN:
+        return f2
+    return f2 / 1000 - float(false) if found >= MIN_WRITTEN_RECALL else f2 - 2
 
 
 def _gate_order(calm_at: float | None) -> float:
@@ -227,8 +230,7 @@ def passage_gate(y, proba, critical, phrases, alone: list, chosen: dict) -> tupl
 
 
 def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None) -> tuple[dict[str, LinearHead], dict]:
-    """The heads on all of ``data``; C by grouped cross-validation, the thresholds too unless
-    ``thresholds`` (``cross_fitted_thresholds``, ``held_out_thresholds``) are given."""
+    """The heads on all of ``data``; C by grouped cross-validation, the thresholds too unless given."""
     x = embed_cached(encoder, [normalize(t) for t in data.texts])
     tier_c, tier_scores, tier_proba = choose_c(x, data.tier, seed, len(TIER_LABELS), data.groups)
     harm_c, harm_scores, _ = choose_c(x, data.harm, seed, len(HARMS), data.groups)

@@ -95,12 +95,30 @@ def test_thresholds_hold_hand_written_calm_posts_to_their_own_limit():
     held = np.where(written, critical * 0.8, critical)  # a threshold from 0.8 keeps them out
     assert false_alarms(choose_thresholds(y, tier, held, none), held) > MAX_FALSE_CRITICAL_WRITTEN
     assert false_alarms(choose_thresholds(y, tier, held, none, written), held) <= MAX_FALSE_CRITICAL_WRITTEN
-    # where no threshold keeps them out (5 of 100 at 0.95), the choice falls back to the overall limit alone
+    # where no threshold keeps them out (5 of 100 at 0.95) and all call as many, F2 decides, as without the limit
     fooled = np.flatnonzero(written)[:5]
     held[y == 4], held[fooled] = 0.1, 0.95
     alone, both = choose_thresholds(y, tier, held, none), choose_thresholds(y, tier, held, none, written)
     assert (both["critical_at"], both["calm_at"]) == (alone["critical_at"], alone["calm_at"])
     assert both["critical_at"] < 0.5 and false_alarms(both, held) == 0.05
+
+
+def test_over_the_limit_the_fewest_hand_written_calm_posts_win_while_enough_critical_ones_are_found():
+    from models.urgency_train import MIN_WRITTEN_RECALL, choose_thresholds
+
+    y, tier, _ = _rows(60, 1000, 200)
+    tier[y == 4, 4], tier[y == 4, 1] = 0.05, 0.8  # no gate helps
+    critical = np.where(y == 0, 0.9, 0.1)
+    critical[np.flatnonzero(y == 0)[:4]] = 0.6  # found only from 0.6: 56 of 60 from 0.65
+    calm = np.flatnonzero(y == 4)
+    critical[calm[:5]], critical[calm[5:15]] = 0.95, 0.6  # 5 hand-written calm posts always called, 10 below 0.65
+    written, none = np.zeros(len(y), dtype=bool), np.zeros(len(y), dtype=bool)
+    written[y == 0], written[calm[:100]] = True, True
+    assert 56 / 60 >= MIN_WRITTEN_RECALL
+    assert choose_thresholds(y, tier, critical, none)["critical_at"] == 0.6  # the best F2: every critical post
+    assert choose_thresholds(y, tier, critical, none, written)["critical_at"] > 0.6  # 5 calm posts, not 15
+    critical[np.flatnonzero(y == 0)[:10]] = 0.6  # now above 0.6 only 50 of 60 are found: F2 decides again
+    assert choose_thresholds(y, tier, critical, none, written)["critical_at"] == 0.6
 
 
 def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written, monkeypatch):
