@@ -33,7 +33,9 @@ from tools.post_mention import post
 
 THREADS = 2
 # What runs the model, in the workers and the raw-model rounds (the YAML model.runtime): to compare
-# ONNX Runtime with torch on one machine, run once with BENCH_MODEL_RUNTIME=torch.
+# ONNX Runtime with torch on one machine, run once with BENCH_MODEL_RUNTIME=torch. With "auto" on a
+# CPU with native bfloat16 each process times both ways itself, and near the margin the workers and
+# the raw rounds may choose differently; BENCH_MODEL_RUNTIME=onnx or torch pins both.
 RUNTIME = os.environ.get("BENCH_MODEL_RUNTIME", "auto")
 BURST = 320
 ROUNDS = 3

@@ -32,7 +32,7 @@ class SlackConfig:
     managers_channel: str | None = None
 
 
-MODEL_RUNTIMES = ("auto", "torch")  # models.onnx_forward.RUNTIMES: the model package reads no config
+MODEL_RUNTIMES = ("auto", "torch", "onnx")  # models.onnx_forward.RUNTIMES: the model package reads no config
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class ModelConfig:
     claim: int = 160
     # What runs the model: "auto" is ONNX Runtime where it gives torch's float32 results faster
     # (models.onnx_forward); where the CPU also runs the branch in bfloat16 on torch, the process times
-    # both once and keeps the faster (models.runtime_choice); "torch" always torch.
+    # both once and keeps the faster (models.runtime_choice); "torch" always torch; "onnx" always ONNX
+    # Runtime, the branch in float32 (every worker alike, nothing measured).
     runtime: str = "auto"
 
 

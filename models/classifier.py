@@ -173,7 +173,8 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
     """Uncached constructor, for evaluating an artifact other than the shipped one (``branch=False``:
     without the urgency branch, for training a new one on the same encoder). ``runtime``: the YAML
     model.runtime (``models.onnx_forward``); "auto" with a bfloat16 branch on a CPU that runs it
-    natively measures that against float32 on ONNX Runtime and keeps the faster (``models.runtime_choice``)."""
+    natively measures that against float32 on ONNX Runtime and keeps the faster (``models.runtime_choice``);
+    "onnx" runs the branch in float32 on ONNX Runtime, measuring nothing."""
     from models.encoder import ENCODER_NAME, Encoder
 
     artifact_dir = Path(artifact_dir or ARTIFACT_DIR)
@@ -188,6 +189,7 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
             raise ValueError(f"{artifact_dir}: the adapter file is not the one the heads were fitted on")
     if branch and (fitted := heads.meta.get("urgency", {}).get("branch")):
         tensors, precision = urgency_branch.load(artifact_dir), fitted.get("precision", "float32")
+        precision = "float32" if runtime == "onnx" else precision  # ONNX Runtime's graph is float32
         # Two ways to run it on this CPU (bfloat16 on torch, float32 on ONNX Runtime): the faster, measured
         # once per process.
         two_ways = runtime == "auto" and urgency_branch.runs_in(precision) != "float32"

@@ -20,17 +20,20 @@ import tempfile
 import warnings
 from pathlib import Path
 
-RUNTIMES = ("auto", "torch")  # the YAML model.runtime: "auto" is ONNX Runtime where it is exact
+# The YAML model.runtime: "auto" is ONNX Runtime where it is exact (and, where the CPU runs bfloat16
+# natively, the faster of the two, ``models.runtime_choice``); "onnx" always ONNX Runtime, the urgency
+# branch in float32; "torch" always torch.
+RUNTIMES = ("auto", "torch", "onnx")
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OPSET = 17
 
 
 def runtime_for(setting: str, branch_precision: str) -> str:
     """What runs the model, "onnx" or "torch": ONNX Runtime unless the operator chose torch or the
-    urgency branch computes in bfloat16 (torch only)."""
+    urgency branch computes in bfloat16 (torch only; with "onnx" the loader forks it in float32)."""
     if setting not in RUNTIMES:
         raise ValueError(f"unknown model runtime {setting!r}: one of {', '.join(RUNTIMES)}")
-    return "onnx" if setting == "auto" and branch_precision == "float32" else "torch"
+    return "onnx" if setting in ("auto", "onnx") and branch_precision == "float32" else "torch"
 
 
 def _hidden(model):

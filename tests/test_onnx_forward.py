@@ -24,8 +24,10 @@ def test_runtime_rule():
     assert runtime_for("auto", "float32") == "onnx"
     assert runtime_for("auto", "bfloat16") == "torch"  # the export does not carry the bfloat16 branch
     assert runtime_for("torch", "float32") == "torch"
+    assert runtime_for("onnx", "float32") == "onnx"
+    assert runtime_for("onnx", "bfloat16") == "torch"  # the loader forks the branch in float32 for "onnx"
     with pytest.raises(ValueError, match="unknown model runtime"):
-        runtime_for("onnx", "float32")
+        runtime_for("gpu", "float32")
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,8 @@ def test_an_accelerated_classifier_predicts_what_torch_does(float32_encoder):
     shipped = build_classifier(threads=2)
     assert shipped.encoder.runtime == runtime_for("auto", shipped.encoder.branch_precision)
     assert build_classifier(threads=2, runtime="torch").encoder.runtime == "torch"
+    pinned = build_classifier(threads=2, runtime="onnx").encoder  # every CPU alike, nothing measured
+    assert (pinned.runtime, pinned.branch_precision) == ("onnx", "float32")
 
 
 def test_training_copies_run_torch(float32_encoder):

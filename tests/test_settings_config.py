@@ -149,6 +149,11 @@ def test_the_digest_and_urgency_sections_are_read(tmp_path):
     assert defaults.urgency.reach_followers == 10000 and defaults.urgency.keywords == ()
 
 
+@pytest.mark.parametrize("runtime", ["auto", "torch", "onnx"])
+def test_every_model_runtime_is_read(tmp_path, runtime):
+    assert load_config(write(tmp_path, f"model: {{runtime: {runtime}}}\n")).model.runtime == runtime
+
+
 def test_unquoted_yaml_dates_are_holidays(tmp_path):
     config = load_config(write(tmp_path, "sla: {holidays: [2026-12-25, 2027-01-01]}\n"))
 
@@ -198,8 +203,8 @@ def test_unquoted_yaml_dates_are_holidays(tmp_path):
         ("routes: [{match: {}, channel: '#billing team'}]\n", ["routes[0].channel", "#billing team"]),
         ("model: {threads: 0}\n", ["model.threads"]),
         ("model: {claim: 0}\n", ["model.claim", "integer from 1"]),
-        ("model: {runtime: onnx}\n", ["model.runtime", "auto, torch"]),
-        ("model: {runtime: gpu}\n", ["model.runtime", "auto, torch"]),
+        ("model: {runtime: gpu}\n", ["model.runtime", "auto, torch, onnx"]),
+        ("model: {runtime: ONNX}\n", ["model.runtime", "auto, torch, onnx"]),
         ("digest: [daily]\n", ["digest", "mapping"]),
         ("digest: {channel: '#managers'}\n", ["digest", "channel", "allowed: enabled, longest_waiting"]),
         ("digest: {enabled: sometimes}\n", ["digest.enabled", "true or false"]),
