@@ -98,11 +98,11 @@ def _critical_score(y, tiers, written) -> float | None:
     calm, f2 = np.isin(y, CALM), float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0))
     if calm.any() and np.mean(tiers[calm] == CRITICAL) > MAX_FALSE_CRITICAL:
         return None
-    false = np.mean(tiers[calm & written] == CRITICAL) if (calm & written).any() else 0.0
+    false_alarms = np.mean(tiers[calm & written] == CRITICAL) if (calm & written).any() else 0.0
     found = np.mean(tiers[written & (y == CRITICAL)] == CRITICAL) if (written & (y == CRITICAL)).any() else 1.0
-    if false <= MAX_FALSE_CRITICAL_WRITTEN:
+    if false_alarms <= MAX_FALSE_CRITICAL_WRITTEN:
         return f2
-    return f2 / 1000 - float(false) if found >= MIN_WRITTEN_RECALL else f2 - 2
+    return f2 / 1000 - float(false_alarms) if found >= MIN_WRITTEN_RECALL else f2 - 2
 
 
 def _gate_order(calm_at: float | None) -> float:
@@ -111,8 +111,8 @@ def _gate_order(calm_at: float | None) -> float:
 
 def choose_thresholds(y, proba, critical, phrases, written=None) -> dict:
     """``critical_at`` and ``calm_at`` (``models.urgency_tier``) without phrases: the pair with the best
-    F2 among those within both limits on calm posts (``_critical_score``; ``written``: which rows are
-    hand-written) (ties: the higher threshold, then the gate that overrules least); then ``evidence_at``
+    ``_critical_score`` (F2 within both limits on calm posts; ``written``: which rows are hand-written)
+    (ties: the higher threshold, then the gate that overrules least); then ``evidence_at``
     (at most ``critical_at``) with the phrases. Returns the three and the scores behind them."""
     none = np.zeros(len(y), dtype=bool)
     written = none if written is None else written
