@@ -23,6 +23,7 @@ LAST_PAIR = 16
 # Pairs 1 .. SPENT_PAIRS were each scored by two versions and tell nothing fresh any more: from history
 # step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test.
 SPENT_PAIRS = 15
+WRITTEN_GROUP = "industry:"  # a hand-written post's cross-validation group: its industry, after this
 
 
 def test_split(number: int) -> str:
@@ -73,7 +74,7 @@ def read_written(path: Path = WRITTEN) -> UrgencySet:
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     tier, harm = _labels(rows, str(path))
-    groups = np.array([f"industry:{row['industry']}" for row in rows])
+    groups = np.array([f"{WRITTEN_GROUP}{row['industry']}" for row in rows])
     return UrgencySet([row["text"] for row in rows], tier, harm, Path(path).stem, groups)
 
 
@@ -83,7 +84,7 @@ def read_written_train() -> UrgencySet:
 
 def written_rows(groups: np.ndarray) -> np.ndarray:
     """Which rows are hand-written posts (``read_written``'s groups), not real tweets."""
-    return np.char.startswith(np.asarray(groups, dtype=str), "industry:")
+    return np.char.startswith(np.asarray(groups, dtype=str), WRITTEN_GROUP)
 
 
 def _texts_by_key(data_dir: Path, file: str) -> dict[str, str]:
