@@ -27,10 +27,11 @@ class UrgencyLoss:
     """The urgency terms of a batch: ``data`` an UrgencySet (texts normalised), ``anchors`` the frozen
     encoder's embeddings of its texts."""
 
-    def __init__(self, data, anchors: np.ndarray):
+    def __init__(self, data, anchors: np.ndarray, rows: np.ndarray | None = None):
         import torch
 
-        self.data, self.anchors = data, anchors
+        # ``rows``: per-row weights of the tier and critical terms (``urgency_data.row_weights``); None: all 1
+        self.data, self.anchors, self.rows = data, anchors, rows
         self.critical = (data.tier == 0).astype(np.int64)
         self.heads = torch.nn.Linear(anchors.shape[1], 5), torch.nn.Linear(anchors.shape[1], 2), \
             torch.nn.Linear(anchors.shape[1], 9)  # fmt: skip
@@ -46,9 +47,20 @@ class UrgencyLoss:
         tier, critical, harm = self.heads
         labels = self.data.tier, self.critical, self.data.harm
         targets = [torch.from_numpy(a[chosen].astype(np.int64)) for a in labels]
-        return (cross_entropy(tier(embedded), targets[0], weight=self.weights[0])
-                + cross_entropy(critical(embedded), targets[1], weight=self.weights[1])
+        rows = None if self.rows is None else torch.from_numpy(self.rows[chosen].astype(np.float32))
+        return (_weighted(tier(embedded), targets[0], self.weights[0], rows)
+                + _weighted(critical(embedded), targets[1], self.weights[1], rows)
                 + HARM_WEIGHT * cross_entropy(harm(embedded), targets[2], weight=self.weights[2]))  # fmt: skip
+
+
+def _weighted(logits, targets, weight, rows):
+    """Cross-entropy with class weights, and with per-row weights ``rows`` when given: the weighted mean."""
+    from torch.nn.functional import cross_entropy
+
+    if rows is None:
+        return cross_entropy(logits, targets, weight=weight)
+    each = cross_entropy(logits, targets, weight=weight, reduction="none")
+    return (each * rows).sum() / (weight[targets] * rows).sum()
 
 
 def batch(parts, anchors, rows, urgency, rng) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ incident grouping (EVALUATION.md, ``2b16f873``); the branch cannot, and costs on
 
 Training is cheap: the inputs of the last block are computed once per text (``capture``), so a
 step runs one block. The branch learns low-rank updates (``models.adapter``'s LoRALinear) of the
-block's six linear layers, with the tier, critical and harm losses (``UrgencyLoss``) and a term that
+block's six linear layers, with the tier, critical and harm losses (``UrgencyLoss``; in the first two,
+hand-written calm posts weigh more within their tier, ``urgency_data.row_weights``) and a term that
 keeps the batch's pairwise similarities near the shipped embedding's (SIMILARITY_WEIGHT). The
 artifact is those matrices (``BRANCH_FILE``); loading merges them into a copy of the block.
 
@@ -33,6 +34,7 @@ import numpy as np
 
 from models import adapter
 from models.adapter_batches import UrgencyLoss
+from models.urgency_data import HARD_CALM_WEIGHT, row_weights
 
 RANK = 8
 ALPHA = 16
@@ -226,7 +228,7 @@ def train(encoder, data, states: list[np.ndarray], anchors: np.ndarray, steps: i
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     layer, wrapped = _lora_copy(encoder.model)
-    loss_fn = UrgencyLoss(data, anchors)
+    loss_fn = UrgencyLoss(data, anchors, row_weights(data.tier, data.groups))
     parameters = [p for w in wrapped.values() for p in (w.a, w.b)] + [p for h in loss_fn.heads for p in h.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=LEARNING_RATE, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, (steps - s) / steps))
@@ -244,5 +246,6 @@ def train(encoder, data, states: list[np.ndarray], anchors: np.ndarray, steps: i
     meta = {"file": BRANCH_FILE, "fingerprint": adapter.fingerprint(tensors), "rank": RANK, "alpha": ALPHA,
             "steps": steps, "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE,
             "similarity_weight": SIMILARITY_WEIGHT, "rows": len(data), "seed": seed, "precision": PRECISION,
+            "hard_calm_weight": HARD_CALM_WEIGHT,
             "train_seconds": round(time.perf_counter() - started)}  # fmt: skip
     return {"tensors": tensors, "meta": meta}

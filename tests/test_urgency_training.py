@@ -156,3 +156,35 @@ def test_each_sentence_of_a_post_is_read_alone_by_the_heads_given():
     tiers, p_critical = read[1][1]
     assert p_critical == pytest.approx(alone.p_critical, abs=1e-4) and set(tiers) == set(TIER_LABELS)
     assert urgency_train.sentences_alone(heads, clf.encoder.urgency_view(), ["no sentences"]) == [[]]
+
+
+def test_hand_written_calm_posts_weigh_more_within_their_tier_and_every_tier_keeps_its_total():
+    from models.urgency_data import HARD_CALM_WEIGHT, WRITTEN_GROUP, row_weights
+
+    tier = np.array([0, 0, 3, 3, 3, 4, 4, 2])
+    groups = np.array([f"{WRITTEN_GROUP}a", "x.csv:1", f"{WRITTEN_GROUP}b", "x.csv:2", "x.csv:3", f"{WRITTEN_GROUP}c",
+                       "x.csv:4", f"{WRITTEN_GROUP}d"])  # fmt: skip
+    weights = row_weights(tier, groups)
+    assert weights[2] == pytest.approx(HARD_CALM_WEIGHT * weights[3]) and weights[3] == weights[4]
+    assert weights[5] == pytest.approx(HARD_CALM_WEIGHT * weights[6])
+    for index in range(5):
+        assert weights[tier == index].sum() == pytest.approx(np.sum(tier == index))
+    assert list(weights[[0, 1, 7]]) == [1.0, 1.0, 1.0]  # critical, normal: hand-written or not, as before
+
+
+def test_the_urgency_loss_weighs_rows_only_when_given_weights(written):
+    import torch
+
+    from models.adapter_batches import UrgencyLoss
+
+    rows = written.subset(np.arange(0, len(written), 40))
+    embedded = torch.from_numpy(np.random.default_rng(0).normal(size=(8, 384)).astype(np.float32))
+    anchors, chosen = np.zeros((len(rows), 384), dtype=np.float32), np.arange(8)
+    plain = UrgencyLoss(rows, anchors)
+    ones, heavy = UrgencyLoss(rows, anchors, np.ones(len(rows))), UrgencyLoss(rows, anchors, np.ones(len(rows)))
+    heavy.rows[0] = 5.0
+    for loss in (ones, heavy):
+        loss.heads = plain.heads
+    with torch.no_grad():
+        before, same, weighed = (float(loss(embedded, chosen)) for loss in (plain, ones, heavy))
+    assert same == pytest.approx(before, rel=1e-5) and weighed != pytest.approx(before, rel=1e-3)
