@@ -143,7 +143,8 @@ def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = F
         "\"none\" is a post for which no ticket opens. Labelling guide and data: `models/data/URGENCY.md`.",
         "",
         f"The fresh pair (300 real tweets drawn and labelled for `{PAIRS[0][0]}`; 300 hand-written posts by two "
-        "authors who read only the guide, in 40 industries no other file uses) was committed before any "
+        f"authors who read only the guide, in {len(set(read_written(PAIRS[0][1]).groups))} industries no other file "
+        "uses) was committed before any "
         "model was scored on it. The older sets were scored on while earlier versions were built "
         "(\"seen before\"). Cautions: hand-written posts are written from the guide, so they measure "
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
