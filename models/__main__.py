@@ -1,4 +1,5 @@
-"""``python -m models classify | evaluate | train | refit-heads | train-urgency | urgency-report | report``."""
+"""``python -m models classify | evaluate | train | refit-heads | train-urgency | rechoose-thresholds | urgency-report |
+report``."""
 
 from __future__ import annotations
 
@@ -97,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     urgency.add_argument("--seed", type=int, default=0)
     urgency.add_argument("--branch", action="store_true",
                          help="also train the urgency branch (a second last block the urgency heads read)")
+    urgency.add_argument("--keep-probes", type=Path, metavar="FILE.npz",
+                         help="with --branch: keep the probes' held-out probabilities (rechoose-thresholds)")
+    rechoose = commands.add_parser("rechoose-thresholds",
+                                   help="the urgency thresholds the code now chooses, on kept probe probabilities")
+    rechoose.add_argument("--probes", type=Path, required=True, help="a train-urgency --keep-probes file")
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
@@ -142,11 +148,15 @@ def main(argv=None) -> int:
         heads = tuple(name.strip() for name in args.heads.split(",") if name.strip())
         print(summary(refit(args.data, args.artifact, args.out, args.labels_db, heads=heads)))
     elif args.command == "train-urgency":
-        from models.urgency_train import train_urgency
+        from models.urgency_recipe import train_urgency
 
-        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch)
+        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch, keep_probes=args.keep_probes)
         print(json.dumps(meta, indent=2, sort_keys=True))
         print(f"wrote {args.artifact}")
+    elif args.command == "rechoose-thresholds":
+        from models.urgency_recipe import rechoose
+
+        print(json.dumps(rechoose(args.probes), indent=2, sort_keys=True))
     elif args.command == "urgency-report":
         from models.urgency_eval import report as urgency_report
         from triage.urgency import decide

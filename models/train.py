@@ -43,7 +43,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
-from models import adapter, urgency_train
+from models import adapter, urgency_recipe, urgency_train
 from models.adapter_batches import UrgencyLoss
 from models.complaint_heads import fit_linear
 from models.datasets import UNKNOWN, Labelled, concat, embed_cached, read_csv
@@ -264,7 +264,7 @@ def train(
     (Path(out_dir) / adapter.ADAPTER_FILE).unlink(missing_ok=True)
     if trained:
         adapter.save(trained["tensors"], out_dir)
-    if urgency_data is not None:  # the urgency heads (models.urgency_train); a branch unless the adapter has urgency
-        urgency_train.train_urgency(Path(urgency_data), out_dir, encoder, seed, thresholds,
-                                    branch=urgency_branch and not adapter_urgency)  # fmt: skip
+    if urgency_data is not None:  # the urgency heads (models.urgency_recipe); a branch unless the adapter has urgency
+        urgency_recipe.train_urgency(Path(urgency_data), out_dir, encoder, seed, thresholds,
+                                     branch=urgency_branch and not adapter_urgency)  # fmt: skip
     return load_heads(out_dir)

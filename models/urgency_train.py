@@ -19,7 +19,7 @@ and the spent test pairs, ``urgency_data.SPENT_PAIRS``); the pairs after those a
 - ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases (``models.signals``)
   confirms critical; chosen the same way with the phrases applied. Else a phrase raises to high.
 - With the urgency branch, all three are chosen on probabilities from probe branches that did not
-  see the rows (``cross_fitted_thresholds``), not on the heads' cross-validation; so is the passage
+  see the rows (``models.urgency_recipe``), not on the heads' cross-validation; so is the passage
   gate (``models.passages.choose_gate``), from the same probes reading those rows' sentences alone.
 
 The heads are written into the artifact beside the others, so the model version changes.
@@ -35,10 +35,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, fbeta_score
 from sklearn.model_selection import StratifiedGroupKFold
 
-from models import passages, urgency_branch, urgency_data
+from models import urgency_branch, urgency_data
 from models.adapter import TRAIN_TOKENS
 from models.datasets import embed_cached
-from models.heads import ARTIFACT_DIR, LinearHead, load_heads
+from models.heads import LinearHead
 from models.signals import compile_signals, find_signals
 from models.text import normalize
 from models.urgency_data import HARMS, TIER_LABELS, UrgencySet, concat, read_real, read_written_train, spent_pairs
@@ -176,57 +176,6 @@ def held_out_thresholds(encoder, fitted_rows: UrgencySet, held: UrgencySet, seed
     return {**chosen, "rows": len(held)}
 
 
-def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int = 0, log=print,
-                            steps: int = urgency_branch.STEPS) -> dict:  # fmt: skip
-    """The thresholds (``choose_thresholds``) on probabilities every training row gets from a probe
-    that never saw it: FOLDS probe branches and heads, each trained on the other folds' rows (grouped
-    as the cross-validation is). One held-out fifth proved too few rows (``critical_at`` moved from
-    0.25 to 0.5 when 814 rows were added). ``states``: ``urgency_branch.capture``'s."""
-    tier, critical = np.zeros((len(data), len(TIER_LABELS))), np.zeros(len(data))
-    alone: list = [[] for _ in range(len(data))]  # per row: its sentences read alone, (P(tier), P(critical))
-    folds = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed)
-    for number, (fit_idx, held_idx) in enumerate(folds.split(np.zeros(len(data)), data.tier, data.groups), 1):
-        rows = data.subset(fit_idx)
-        probe, _ = branched(encoder, rows, seed, log, [states[i] for i in fit_idx], steps)
-        heads, _ = fit(probe.urgency_view(), rows, seed)
-        x = embed_cached(probe.urgency_view(), [normalize(data.texts[i]) for i in held_idx])
-        tier[held_idx], critical[held_idx] = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
-        read = sentences_alone(heads, probe.urgency_view(), [data.texts[i] for i in held_idx])
-        for i, sentences in zip(held_idx, read, strict=True):
-            alone[i] = sentences
-        if log:
-            log(f"threshold probe {number}/{FOLDS}: {len(held_idx)} rows held out")
-    phrases = has_phrase(data.texts)
-    chosen = choose_thresholds(data.tier, tier, critical, phrases, urgency_data.written_rows(data.groups))
-    gate, gate_scores = passage_gate(data.tier, tier, critical, phrases, alone, chosen)
-    return {**chosen, "passages": gate.meta() if gate else None, "passages_chosen": gate_scores, "rows": len(data),
-            "folds": FOLDS}  # fmt: skip
-
-
-def sentences_alone(heads: dict, view, texts: list[str]) -> list[list[tuple[dict, float]]]:
-    """Per text, its sentences (``models.passages.sentences``) read alone by ``view`` and ``heads``:
-    the tier head's P(tier) and the critical head's P(critical) for each."""
-    split = [passages.sentences(text) for text in texts]
-    flat = [normalize(sentence) for parts in split for sentence in parts]
-    if not flat:
-        return [[] for _ in texts]
-    x = embed_cached(view, flat)
-    tiers, critical = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
-    read = iter(({label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)}, float(c))
-                for row, c in zip(tiers, critical, strict=True))  # fmt: skip
-    return [[next(read) for _ in parts] for parts in split]
-
-
-def passage_gate(y, proba, critical, phrases, alone: list, chosen: dict) -> tuple:
-    """``models.passages.choose_gate`` on held-out rows, at the thresholds ``chosen`` for them."""
-    critical_at, calm_at = chosen["critical_at"], chosen["calm_at"]
-    decided = tiers_from(proba, critical, critical_at, chosen["evidence_at"], phrases, calm_at)
-    rows = [{label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)} for row in proba]
-    counts = [any(passages.critical_alone(t, p, critical_at, calm_at) for t, p in read) for read in alone]
-    return passages.choose_gate([TIER_LABELS[i] for i in y], [TIER_LABELS[i] for i in decided], rows,
-                                [float(p) for p in critical], counts, critical_at, calm_at)  # fmt: skip
-
-
 def fit(encoder, data: UrgencySet, seed: int = 0, thresholds: dict | None = None) -> tuple[dict[str, LinearHead], dict]:
     """The heads on all of ``data``; C by grouped cross-validation, the thresholds too unless given. The
     tier and critical heads weigh rows by ``urgency_data.row_weights``."""
@@ -271,30 +220,3 @@ def branched(encoder, data: UrgencySet, seed: int = 0, log=print, states: list |
     trained = urgency_branch.train(encoder, replace(data, texts=texts), states, embed_cached(encoder, texts),
                                    steps=steps, seed=seed, log=log)  # fmt: skip
     return encoder.copy(branch=False).fork(trained["tensors"], trained["meta"]["precision"]), trained
-
-
-def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
-                  thresholds: dict | None = None, branch: bool = False, log=print) -> dict:  # fmt: skip
-    """Fit the heads on the artifact's own encoder and write them into the artifact. With ``branch``,
-    first train an urgency branch: five probe branches and heads, each on four fifths of the rows, set
-    the thresholds on the rows they did not see (``cross_fitted_thresholds``), then the branch and
-    heads are trained on all rows."""
-    from models.classifier import build_classifier
-
-    encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder
-    encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
-    data, trained = training_set(Path(data_dir)), None
-    if branch:
-        states = urgency_branch.capture(encoder, [normalize(t) for t in data.texts], TRAIN_TOKENS)
-        thresholds = cross_fitted_thresholds(encoder, data, states, seed, log)
-        encoder, trained = branched(encoder, data, seed, log, states)
-    heads = load_heads(artifact_dir)
-    fitted, meta = fit(encoder.urgency_view(), data, seed, thresholds)
-    heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]
-    (Path(artifact_dir) / urgency_branch.BRANCH_FILE).unlink(missing_ok=True)
-    if trained:
-        urgency_branch.save(trained["tensors"], artifact_dir)
-        meta["branch"] = trained["meta"]
-    heads.meta["urgency"] = meta
-    heads.save(artifact_dir)
-    return meta

@@ -1,6 +1,8 @@
 """Training urgency into the encoder: the urgency rows' terms in the adapter, the held-out fold that
 sets the thresholds (grouped by industry), and thresholds passed through to the artifact's meta."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -121,8 +123,9 @@ def test_over_the_limit_the_fewest_hand_written_calm_posts_win_while_enough_crit
     assert choose_thresholds(y, tier, critical, none, written)["critical_at"] == 0.6
 
 
-def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written, monkeypatch):
-    from models import urgency_train
+def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written, monkeypatch, tmp_path, capsys):
+    from models import urgency_recipe, urgency_train
+    from models.__main__ import main
     from models.classifier import load_classifier
     from models.text import normalize
     from models.urgency_branch import capture
@@ -134,28 +137,34 @@ def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written
                         or real_fit(enc, data, seed))  # fmt: skip
     encoder = load_classifier().encoder.copy(branch=False)
     states = capture(encoder, [normalize(t) for t in rows.texts], tokens=64)
-    chosen = urgency_train.cross_fitted_thresholds(encoder, rows, states, log=None, steps=2)
+    kept = tmp_path / "probes.npz"
+    chosen = urgency_recipe.cross_fitted_thresholds(encoder, rows, states, log=None, steps=2, keep=kept)
     assert len(seen) == urgency_train.FOLDS and chosen["folds"] == urgency_train.FOLDS and chosen["rows"] == len(rows)
     assert set.union(*seen) == set(rows.texts) and all(len(s) < len(rows) for s in seen)
     assert {"critical_at", "evidence_at", "calm_at", "scores", "passages", "passages_chosen"} <= set(chosen)
     gate = passages.gate_from_meta(chosen["passages"])  # None or a gate this code reads
     assert gate is None or (gate.look_from in passages.LOOK_GRID and gate.calm_below in passages.CALM_GRID)
     assert len(chosen["passages_chosen"]["by_gate"]) == len(passages.LOOK_GRID) * len(passages.CALM_GRID)
+    again = urgency_recipe.rechoose(kept)  # the same rule on the kept probabilities: the same thresholds
+    assert [again[k] for k in ("critical_at", "calm_at", "evidence_at", "rows")] == \
+        [chosen[k] for k in ("critical_at", "calm_at", "evidence_at", "rows")]  # fmt: skip
+    assert main(["rechoose-thresholds", "--probes", str(kept)]) == 0
+    assert json.loads(capsys.readouterr().out)["critical_at"] == chosen["critical_at"]
 
 
 def test_each_sentence_of_a_post_is_read_alone_by_the_heads_given():
-    from models import urgency_train
+    from models import urgency_recipe
     from models.classifier import load_classifier
 
     clf = load_classifier()
     heads = {"tier": clf.heads.tier, "critical": clf.heads.critical}
     texts = ["One line only here", "The fitter was polite. Our solicitor has written to you today.", ""]
-    read = urgency_train.sentences_alone(heads, clf.encoder.urgency_view(), texts)
+    read = urgency_recipe.sentences_alone(heads, clf.encoder.urgency_view(), texts)
     assert [len(r) for r in read] == [0, 2, 0]
     alone = clf.predict(["Our solicitor has written to you today."])[0].urgency
     tiers, p_critical = read[1][1]
     assert p_critical == pytest.approx(alone.p_critical, abs=1e-4) and set(tiers) == set(TIER_LABELS)
-    assert urgency_train.sentences_alone(heads, clf.encoder.urgency_view(), ["no sentences"]) == [[]]
+    assert urgency_recipe.sentences_alone(heads, clf.encoder.urgency_view(), ["no sentences"]) == [[]]
 
 
 def test_hand_written_calm_posts_weigh_more_within_their_tier_and_every_tier_keeps_its_total():

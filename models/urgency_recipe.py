@@ -1,0 +1,116 @@
+"""The urgency recipe end to end (``python -m models train-urgency --branch``, ``train_urgency``): probes
+choose the thresholds, then the branch and the heads (``models.urgency_train``) are trained on all rows.
+
+FOLDS probe branches and heads, each trained with the same recipe on the other folds' rows (grouped
+as the cross-validation is), give every training row probabilities from a model that never saw it;
+``critical_at``, ``calm_at`` and ``evidence_at`` (``urgency_train.choose_thresholds``) and the
+passage gate (``models.passages.choose_gate``) are chosen on those. The probes take most of the
+training's time (about 45 of its 55 minutes), so their held-out probabilities can be kept
+(``--keep-probes``) and the threshold rule applied to them again (``rechoose``, ``python -m models
+rechoose-thresholds``) without training them again; the passage gate needs the sentences' reads,
+which are not kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+
+from models import passages, urgency_branch, urgency_data, urgency_train
+from models.adapter import TRAIN_TOKENS
+from models.datasets import embed_cached
+from models.heads import ARTIFACT_DIR, load_heads
+from models.text import normalize
+from models.urgency_data import TIER_LABELS, UrgencySet
+
+KEPT = ("y", "tier", "critical", "phrases", "written")  # the arrays ``keep`` writes, one row per training row
+
+
+def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int = 0, log=print,
+                            steps: int = urgency_branch.STEPS, keep: Path | None = None) -> dict:  # fmt: skip
+    """The thresholds (``choose_thresholds``) on probabilities every training row gets from a probe
+    that never saw it. One held-out fifth proved too few rows (``critical_at`` moved from 0.25 to
+    0.5 when 814 rows were added). ``states``: ``urgency_branch.capture``'s; ``keep``: a file to
+    write the held-out probabilities to (``rechoose``)."""
+    tier, critical = np.zeros((len(data), len(TIER_LABELS))), np.zeros(len(data))
+    alone: list = [[] for _ in range(len(data))]  # per row: its sentences read alone, (P(tier), P(critical))
+    folds = StratifiedGroupKFold(urgency_train.FOLDS, shuffle=True, random_state=seed)
+    for number, (fit_idx, held_idx) in enumerate(folds.split(np.zeros(len(data)), data.tier, data.groups), 1):
+        rows = data.subset(fit_idx)
+        probe, _ = urgency_train.branched(encoder, rows, seed, log, [states[i] for i in fit_idx], steps)
+        heads, _ = urgency_train.fit(probe.urgency_view(), rows, seed)
+        x = embed_cached(probe.urgency_view(), [normalize(data.texts[i]) for i in held_idx])
+        tier[held_idx], critical[held_idx] = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
+        read = sentences_alone(heads, probe.urgency_view(), [data.texts[i] for i in held_idx])
+        for i, sentences in zip(held_idx, read, strict=True):
+            alone[i] = sentences
+        if log:
+            log(f"threshold probe {number}/{urgency_train.FOLDS}: {len(held_idx)} rows held out")
+    phrases, written = urgency_train.has_phrase(data.texts), urgency_data.written_rows(data.groups)
+    if keep:
+        np.savez_compressed(keep, y=data.tier, tier=tier, critical=critical, phrases=phrases, written=written)
+    chosen = urgency_train.choose_thresholds(data.tier, tier, critical, phrases, written)
+    gate, gate_scores = passage_gate(data.tier, tier, critical, phrases, alone, chosen)
+    return {**chosen, "passages": gate.meta() if gate else None, "passages_chosen": gate_scores, "rows": len(data),
+            "folds": urgency_train.FOLDS}  # fmt: skip
+
+
+def rechoose(kept: Path) -> dict:
+    """``urgency_train.choose_thresholds`` as the code now reads it, on probabilities ``keep`` wrote."""
+    with np.load(kept) as arrays:
+        y, tier, critical, phrases, written = (arrays[name] for name in KEPT)
+    return {**urgency_train.choose_thresholds(y, tier, critical, phrases, written), "rows": len(y)}
+
+
+def sentences_alone(heads: dict, view, texts: list[str]) -> list[list[tuple[dict, float]]]:
+    """Per text, its sentences (``models.passages.sentences``) read alone by ``view`` and ``heads``:
+    the tier head's P(tier) and the critical head's P(critical) for each."""
+    split = [passages.sentences(text) for text in texts]
+    flat = [normalize(sentence) for parts in split for sentence in parts]
+    if not flat:
+        return [[] for _ in texts]
+    x = embed_cached(view, flat)
+    tiers, critical = heads["tier"].probabilities(x), heads["critical"].probabilities(x)
+    read = iter(({label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)}, float(c))
+                for row, c in zip(tiers, critical, strict=True))  # fmt: skip
+    return [[next(read) for _ in parts] for parts in split]
+
+
+def passage_gate(y, proba, critical, phrases, alone: list, chosen: dict) -> tuple:
+    """``models.passages.choose_gate`` on held-out rows, at the thresholds ``chosen`` for them."""
+    critical_at, calm_at = chosen["critical_at"], chosen["calm_at"]
+    decided = urgency_train.tiers_from(proba, critical, critical_at, chosen["evidence_at"], phrases, calm_at)
+    rows = [{label: float(p) for label, p in zip(TIER_LABELS, row, strict=True)} for row in proba]
+    counts = [any(passages.critical_alone(t, p, critical_at, calm_at) for t, p in read) for read in alone]
+    return passages.choose_gate([TIER_LABELS[i] for i in y], [TIER_LABELS[i] for i in decided], rows,
+                                [float(p) for p in critical], counts, critical_at, calm_at)  # fmt: skip
+
+
+def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
+                  thresholds: dict | None = None, branch: bool = False, log=print,
+                  keep_probes: Path | None = None) -> dict:  # fmt: skip
+    """Fit the heads on the artifact's own encoder and write them into the artifact. With ``branch``,
+    first train an urgency branch: five probe branches and heads, each on four fifths of the rows, set
+    the thresholds on the rows they did not see (``cross_fitted_thresholds``; ``keep_probes``: where
+    to keep their probabilities), then the branch and heads are trained on all rows."""
+    from models.classifier import build_classifier
+
+    encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder
+    encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
+    data, trained = urgency_train.training_set(Path(data_dir)), None
+    if branch:
+        states = urgency_branch.capture(encoder, [normalize(t) for t in data.texts], TRAIN_TOKENS)
+        thresholds = cross_fitted_thresholds(encoder, data, states, seed, log, keep=keep_probes)
+        encoder, trained = urgency_train.branched(encoder, data, seed, log, states)
+    heads = load_heads(artifact_dir)
+    fitted, meta = urgency_train.fit(encoder.urgency_view(), data, seed, thresholds)
+    heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]
+    (Path(artifact_dir) / urgency_branch.BRANCH_FILE).unlink(missing_ok=True)
+    if trained:
+        urgency_branch.save(trained["tensors"], artifact_dir)
+        meta["branch"] = trained["meta"]
+    heads.meta["urgency"] = meta
+    heads.save(artifact_dir)
+    return meta
