@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.urgency_tier import CALM
+
 TIER_LABELS = ("critical", "high", "normal", "low", "none")  # "none": nothing to answer
 HARMS = ("safety", "vulnerable", "security", "privacy", "money", "stranded", "outage", "legal", "none")
 DATA_DIR = Path(__file__).parent / "data"
@@ -91,10 +93,10 @@ def written_rows(groups: np.ndarray) -> np.ndarray:
 
 
 def row_weights(tier: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Per-row training weights: in the calm tiers (low, none), hand-written posts weigh HARD_CALM_WEIGHT
+    """Per-row training weights: in the calm tiers (``urgency_tier.CALM``), hand-written posts weigh HARD_CALM_WEIGHT
     times real tweets; every tier's rows still average 1, so each tier's total, and so the class balance
     the heads and the branch are trained with, is unchanged."""
-    calm = [TIER_LABELS.index("low"), TIER_LABELS.index("none")]
+    calm = [TIER_LABELS.index(tier) for tier in CALM]
     weights = np.where(np.isin(tier, calm) & written_rows(groups), HARD_CALM_WEIGHT, 1.0)
     for rows in (tier == index for index in calm):
         weights[rows] /= weights[rows].mean() if rows.any() else 1.0

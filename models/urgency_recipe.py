@@ -50,7 +50,7 @@ def cross_fitted_thresholds(encoder, data: UrgencySet, states: list, seed: int =
             log(f"threshold probe {number}/{urgency_train.FOLDS}: {len(held_idx)} rows held out")
     phrases, written = urgency_train.has_phrase(data.texts), urgency_data.written_rows(data.groups)
     if keep:
-        np.savez_compressed(keep, y=data.tier, tier=tier, critical=critical, phrases=phrases, written=written)
+        np.savez_compressed(keep, **dict(zip(KEPT, (data.tier, tier, critical, phrases, written), strict=True)))
     chosen = urgency_train.choose_thresholds(data.tier, tier, critical, phrases, written)
     gate, gate_scores = passage_gate(data.tier, tier, critical, phrases, alone, chosen)
     return {**chosen, "passages": gate.meta() if gate else None, "passages_chosen": gate_scores, "rows": len(data),
