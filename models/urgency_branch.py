@@ -9,9 +9,10 @@ incident grouping (EVALUATION.md, ``2b16f873``); the branch cannot, and costs on
 Training is cheap: the inputs of the last block are computed once per text (``capture``), so a
 step runs one block. The branch learns low-rank updates (``models.adapter``'s LoRALinear) of the
 block's six linear layers, with the tier, critical and harm losses (``UrgencyLoss``; in the first two,
-hand-written calm posts weigh more within their tier, ``urgency_data.row_weights``) and a term that
-keeps the batch's pairwise similarities near the shipped embedding's (SIMILARITY_WEIGHT). The
-artifact is those matrices (``BRANCH_FILE``); loading merges them into a copy of the block.
+hand-written calm posts and real critical tweets weigh more within their tier,
+``urgency_data.row_weights``) and a term that keeps the batch's pairwise similarities near the
+shipped embedding's (SIMILARITY_WEIGHT). The artifact is those matrices (``BRANCH_FILE``); loading
+merges them into a copy of the block.
 
 Branches trained since ``PRECISION`` was set run their linear layers in bfloat16 (inputs rounded,
 sums in float32, outputs float32; layer norms and attention stay float32) where the CPU multiplies
@@ -34,7 +35,7 @@ import numpy as np
 
 from models import adapter
 from models.adapter_batches import UrgencyLoss
-from models.urgency_data import HARD_CALM_WEIGHT, row_weights
+from models.urgency_data import HARD_CALM_WEIGHT, REAL_CRITICAL_WEIGHT, row_weights
 
 RANK = 8
 ALPHA = 16
@@ -246,6 +247,6 @@ def train(encoder, data, states: list[np.ndarray], anchors: np.ndarray, steps: i
     meta = {"file": BRANCH_FILE, "fingerprint": adapter.fingerprint(tensors), "rank": RANK, "alpha": ALPHA,
             "steps": steps, "batch_size": BATCH_SIZE, "learning_rate": LEARNING_RATE,
             "similarity_weight": SIMILARITY_WEIGHT, "rows": len(data), "seed": seed, "precision": PRECISION,
-            "hard_calm_weight": HARD_CALM_WEIGHT,
+            "hard_calm_weight": HARD_CALM_WEIGHT, "real_critical_weight": REAL_CRITICAL_WEIGHT,
             "train_seconds": round(time.perf_counter() - started)}  # fmt: skip
     return {"tensors": tensors, "meta": meta}

@@ -12,8 +12,8 @@ and the spent test pairs, ``urgency_data.SPENT_PAIRS``); the pairs after those a
   macro-F1 (folds grouped, a hand-written post's fold holding its whole industry). For the critical
   head: the C whose out-of-fold probabilities give the best ``critical_at`` score.
 - ``critical_at``: a post is critical when P(critical) reaches it, whatever the tier head says.
-  Chosen on the out-of-fold probabilities: the best F2 on critical (recall counts double) within
-  the limits on calm posts called critical (``_critical_score``).
+  Chosen on the out-of-fold probabilities (``_critical_rank``, history step 34): recall is a floor and
+  calm posts called critical the thing to minimise, as the ship rule weighs them; then F2.
 - ``calm_at``: chosen with ``critical_at``, as a pair: where the tier head's P(low) + P(none) reaches it,
   the critical head alone does not make a post critical (``models.urgency_tier``). None: no gate.
 - ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases (``models.signals``)
@@ -50,9 +50,8 @@ SLACK = 0.01
 FOLDS = 5
 THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.1, 0.91, 0.05))
 CALM_GRID = (None, 0.6, 0.5, 0.4, 0.3)  # None: the tier head never overrules the critical head
-MAX_FALSE_CRITICAL = 0.02
-MAX_FALSE_CRITICAL_WRITTEN = 0.01  # hand-written calm posts apart: easy real calm tweets outvote them (step 23)
-MIN_WRITTEN_RECALL = 0.91  # where none is within that: the fewest, finding this share of them (steps 26, 28)
+MAX_FALSE_CRITICAL = 0.02  # of all calm posts: beyond it, a pair ranks below every pair within it
+RECALL_FLOOR = 0.93  # of the hand-written critical posts: the ship rule's 0.90 and a margin (step 34)
 CRITICAL = TIER_LABELS.index("critical")
 CALM = tuple(TIER_LABELS.index(tier) for tier in CALM_TIERS)
 
@@ -89,19 +88,17 @@ def tiers_from(proba: np.ndarray, critical: np.ndarray, critical_at: float, evid
                      for tiers, p, phrase in zip(rows, critical, phrases, strict=True)])  # fmt: skip
 
 
-def _critical_score(y, tiers, written) -> float | None:
-    """F2 on critical; None when over MAX_FALSE_CRITICAL of the calm posts are called critical. Over
-    MAX_FALSE_CRITICAL_WRITTEN of the hand-written calm posts, a score below any within both limits:
-    while MIN_WRITTEN_RECALL of the hand-written critical posts are found, minus that share (fewest
-    first, then F2: history step 26); else F2 - 2."""
+def _critical_rank(y, tiers, written) -> tuple:
+    """How good a choice of thresholds is, as a tuple to maximise (history step 34): within MAX_FALSE_CRITICAL
+    of the calm posts called critical; then the share of the hand-written critical posts found (of all
+    critical posts where none is hand-written) up to RECALL_FLOOR; then the fewest calm posts called
+    critical, hand-written and real; then F2 on critical."""
     calm, f2 = np.isin(y, CALM), float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0))
-    if calm.any() and np.mean(tiers[calm] == CRITICAL) > MAX_FALSE_CRITICAL:
-        return None
-    false_alarms = np.mean(tiers[calm & written] == CRITICAL) if (calm & written).any() else 0.0
-    found = np.mean(tiers[written & (y == CRITICAL)] == CRITICAL) if (written & (y == CRITICAL)).any() else 1.0
-    if false_alarms <= MAX_FALSE_CRITICAL_WRITTEN:
-        return f2
-    return f2 / 1000 - float(false_alarms) if found >= MIN_WRITTEN_RECALL else f2 - 2
+    false_alarms = int(np.sum(tiers[calm] == CRITICAL))
+    critical = (y == CRITICAL) & written if (written & (y == CRITICAL)).any() else y == CRITICAL
+    found = float(np.mean(tiers[critical] == CRITICAL)) if critical.any() else 1.0
+    within = not calm.any() or false_alarms <= MAX_FALSE_CRITICAL * calm.sum()
+    return (int(within), round(min(found, RECALL_FLOOR), 6), -false_alarms, round(f2, 6))
 
 
 def _gate_order(calm_at: float | None) -> float:
@@ -109,38 +106,33 @@ def _gate_order(calm_at: float | None) -> float:
 
 
 def choose_thresholds(y, proba, critical, phrases, written=None) -> dict:
-    """``critical_at`` and ``calm_at`` (``models.urgency_tier``) without phrases: the pair with the best
-    ``_critical_score`` (F2 within both limits on calm posts; ``written``: which rows are hand-written)
-    (ties: the higher threshold, then the gate that overrules least); then ``evidence_at``
-    (at most ``critical_at``) with the phrases. Returns the three and the scores behind them."""
+    """``critical_at`` and ``calm_at`` (``models.urgency_tier``) without phrases: the pair that ranks highest
+    (``_critical_rank``; ``written``: which rows are hand-written) (ties: the higher threshold, then the gate
+    that overrules least); then ``evidence_at`` (at most ``critical_at``) with the phrases, the same way.
+    Returns the three and the ranks behind them."""
     none = np.zeros(len(y), dtype=bool)
-    written = none if written is None else written
-    alone = {(t, u): _critical_score(y, tiers_from(proba, critical, t, 1.0, none, u), written)
+    written = none if written is None else np.asarray(written, dtype=bool)
+    alone = {(t, u): _critical_rank(y, tiers_from(proba, critical, t, 1.0, none, u), written)
              for u in CALM_GRID for t in THRESHOLD_GRID}  # fmt: skip
-    valid = {k: s for k, s in alone.items() if s is not None}
-    best = max(valid, key=lambda k: (valid[k], k[0], _gate_order(k[1]))) if valid else (max(THRESHOLD_GRID), None)
-    critical_at, calm_at = best
-    helped = {t: _critical_score(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at), written)
+    critical_at, calm_at = max(alone, key=lambda k: (alone[k], k[0], _gate_order(k[1])))
+    helped = {t: _critical_rank(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at), written)
               for t in THRESHOLD_GRID if t <= critical_at}  # fmt: skip
-    valid = {t: s for t, s in helped.items() if s is not None}
-    evidence_at = max(valid, key=lambda t: (valid[t], t)) if valid else critical_at
-    scores = {"critical_at_f2": {f"{t}/{u}": s for (t, u), s in alone.items()},
-              "evidence_at_f2": {str(t): s for t, s in helped.items()}}  # fmt: skip
-    return {"critical_at": critical_at, "evidence_at": evidence_at, "calm_at": calm_at, "scores": scores}
+    evidence_at = max(helped, key=lambda t: (helped[t], t))
+    scores = {"critical_at_rank": {f"{t}/{u}": list(r) for (t, u), r in alone.items()},
+              "evidence_at_rank": {str(t): list(r) for t, r in helped.items()}}  # fmt: skip
+    return {"critical_at": critical_at, "evidence_at": evidence_at, "calm_at": calm_at, "scores": scores,
+            "rank": list(helped[evidence_at])}  # fmt: skip
 
 
 def choose_critical(x, y, tier_proba, phrases, seed: int, groups: np.ndarray, weights=None) -> tuple[float, dict]:
     """The critical head's C and the thresholds (``choose_thresholds``) of the C whose out-of-fold
-    P(critical) scores best."""
+    P(critical) ranks highest."""
     runs = {}
     for c in C_GRID:
         critical = _out_of_fold(x, (y == CRITICAL).astype(int), c, seed, 2, groups, weights)[:, 1]
-        chosen = choose_thresholds(y, tier_proba, critical, phrases, urgency_data.written_rows(groups))
-        best = max((s for s in chosen["scores"]["evidence_at_f2"].values() if s is not None), default=0.0)
-        runs[c] = (best, chosen)
-    c = max(runs, key=lambda c: runs[c][0])
-    chosen = runs[c][1]
-    return c, {**chosen, "scores": {"f2_by_c": {str(k): round(v[0], 4) for k, v in runs.items()}, **chosen["scores"]}}
+        runs[c] = choose_thresholds(y, tier_proba, critical, phrases, urgency_data.written_rows(groups))
+    c = max(runs, key=lambda c: tuple(runs[c]["rank"]))
+    return c, {**runs[c], "scores": {"rank_by_c": {str(k): v["rank"] for k, v in runs.items()}, **runs[c]["scores"]}}
 
 
 def has_phrase(texts: list[str]) -> np.ndarray:
