@@ -100,6 +100,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="also train the urgency branch (a second last block the urgency heads read)")
     urgency.add_argument("--keep-probes", type=Path, metavar="FILE.npz",
                          help="with --branch: keep the probes' held-out probabilities (rechoose-thresholds)")
+    urgency.add_argument("--held-pair", type=int, metavar="N",
+                         help="with --branch: no probes; the thresholds chosen on spent test pair N, not trained on")
     rechoose = commands.add_parser("rechoose-thresholds",
                                    help="the urgency thresholds the code now chooses, on kept probe probabilities")
     rechoose.add_argument("--probes", type=Path, required=True, help="a train-urgency --keep-probes file")
@@ -150,7 +152,8 @@ def main(argv=None) -> int:
     elif args.command == "train-urgency":
         from models.urgency_recipe import train_urgency
 
-        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch, keep_probes=args.keep_probes)
+        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch, keep_probes=args.keep_probes,
+                             held_pair=args.held_pair)  # fmt: skip
         print(json.dumps(meta, indent=2, sort_keys=True))
         print(f"wrote {args.artifact}")
     elif args.command == "rechoose-thresholds":

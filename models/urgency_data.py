@@ -23,8 +23,9 @@ WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 # Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
 LAST_PAIR = 19
 # Pairs 1 .. SPENT_PAIRS were each scored by two versions and tell nothing fresh any more: from history
-# step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test.
-SPENT_PAIRS = 18
+# step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test. A spent pair
+# after SPENT_PAIRS and before LAST_PAIR is held out to choose thresholds (history step 36).
+SPENT_PAIRS = 17
 WRITTEN_GROUP = "industry:"  # a hand-written post's cross-validation group: its industry, after this
 # Within each calm tier, a hand-written post weighs this many times a real tweet in training (``row_weights``):
 # they are mostly calm posts that speak of danger, the false alarms of history steps 23 and 27.

@@ -88,24 +88,51 @@ def passage_gate(y, proba, critical, phrases, alone: list, chosen: dict) -> tupl
                                 [float(p) for p in critical], counts, critical_at, calm_at)  # fmt: skip
 
 
+def held_pair_thresholds(view, heads: dict, held: UrgencySet) -> dict:
+    """``urgency_train.choose_thresholds`` on ``held`` (a spent test pair the branch and heads did not
+    train on), from ``heads`` reading ``view``'s embeddings of it (history step 36)."""
+    x = embed_cached(view, [normalize(t) for t in held.texts])
+    chosen = urgency_train.choose_thresholds(held.tier, heads["tier"].probabilities(x),
+                                             heads["critical"].probabilities(x), urgency_train.has_phrase(held.texts),
+                                             urgency_data.written_rows(held.groups))  # fmt: skip
+    return {**chosen, "passages": None, "rows": len(held), "held_out": held.source}
+
+
+def _held_pair(data_dir: Path, number: int) -> UrgencySet:
+    if number >= urgency_data.LAST_PAIR:
+        raise ValueError(f"pair {number} is not spent: only a spent pair not trained on can set thresholds")
+    return urgency_data.concat([urgency_data.read_real(Path(data_dir), urgency_data.test_split(number)),
+                                urgency_data.read_written(urgency_data.written_test(number))])  # fmt: skip
+
+
 def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
                   thresholds: dict | None = None, branch: bool = False, log=print,
-                  keep_probes: Path | None = None) -> dict:  # fmt: skip
+                  keep_probes: Path | None = None, held_pair: int | None = None) -> dict:  # fmt: skip
     """Fit the heads on the artifact's own encoder and write them into the artifact. With ``branch``,
     first train an urgency branch: five probe branches and heads, each on four fifths of the rows, set
     the thresholds on the rows they did not see (``cross_fitted_thresholds``; ``keep_probes``: where
-    to keep their probabilities), then the branch and heads are trained on all rows."""
+    to keep their probabilities), then the branch and heads are trained on all rows. With ``held_pair``
+    instead of probes, the thresholds are chosen on that spent pair (``held_pair_thresholds``), which
+    must not be among the training rows."""
     from models.classifier import build_classifier
 
     encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder
     encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
     data, trained = urgency_train.training_set(Path(data_dir)), None
+    held = _held_pair(data_dir, held_pair) if held_pair else None
+    if held and set(held.groups) & set(data.groups):
+        raise ValueError(f"pair {held_pair} is among the training rows")
     if branch:
         states = urgency_branch.capture(encoder, [normalize(t) for t in data.texts], TRAIN_TOKENS)
-        thresholds = cross_fitted_thresholds(encoder, data, states, seed, log, keep=keep_probes)
+        if not held:
+            thresholds = cross_fitted_thresholds(encoder, data, states, seed, log, keep=keep_probes)
         encoder, trained = urgency_train.branched(encoder, data, seed, log, states)
     heads = load_heads(artifact_dir)
     fitted, meta = urgency_train.fit(encoder.urgency_view(), data, seed, thresholds)
+    if held:
+        chosen = held_pair_thresholds(encoder.urgency_view(), fitted, held)
+        meta.update(critical_at=chosen["critical_at"], evidence_at=chosen["evidence_at"], calm_at=chosen["calm_at"],
+                    passages=None, thresholds_held_out=chosen)  # fmt: skip
     heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]
     (Path(artifact_dir) / urgency_branch.BRANCH_FILE).unlink(missing_ok=True)
     if trained:
