@@ -8,7 +8,9 @@ passage gate (``models.passages.choose_gate``) are chosen on those. The probes t
 training's time (about 45 of its 55 minutes), so their held-out probabilities can be kept
 (``--keep-probes``) and the threshold rule applied to them again (``rechoose``, ``python -m models
 rechoose-thresholds``) without training them again; the passage gate needs the sentences' reads,
-which are not kept.
+which are not kept. Where the probes would take too long (24 minutes each on a CPU without AVX-512),
+``--held-pair N`` chooses the thresholds instead on spent test pair N, kept out of the training rows
+(``held_pair_thresholds``, history step 36).
 """
 
 from __future__ import annotations

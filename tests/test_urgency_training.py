@@ -180,3 +180,29 @@ def test_the_urgency_loss_weighs_rows_only_when_given_weights(written):
     with torch.no_grad():
         before, same, weighed = (float(loss(embedded, chosen)) for loss in (plain, ones, heavy))
     assert same == pytest.approx(before, rel=1e-5) and weighed != pytest.approx(before, rel=1e-3)
+
+
+def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tmp_path):
+    from pathlib import Path
+
+    from models import urgency_recipe, urgency_train
+    from models.classifier import load_classifier
+    from models.urgency_data import LAST_PAIR, read_written, written_test
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    with pytest.raises(ValueError, match="not spent"):
+        urgency_recipe._held_pair(data, LAST_PAIR)  # the fresh pair never sets a threshold
+    with pytest.raises(ValueError, match="among the training rows"):
+        urgency_recipe.train_urgency(data, tmp_path, encoder=load_classifier().encoder, held_pair=2, log=None)
+    clf = load_classifier()
+    held = read_written(written_test(2)).subset(np.arange(0, 300, 2))
+    heads = {"tier": clf.heads.tier, "critical": clf.heads.critical}
+    chosen = urgency_recipe.held_pair_thresholds(clf.encoder.urgency_view(), heads, held)
+    read = [p.urgency for p in clf.predict(held.texts)]  # the shipped model's own reading of the same posts
+    tiers = np.array([[r.tiers[label] for label in TIER_LABELS] for r in read])
+    critical = np.array([r.p_critical for r in read])
+    again = urgency_train.choose_thresholds(held.tier, tiers, critical, urgency_train.has_phrase(held.texts),
+                                            np.ones(len(held), dtype=bool))  # fmt: skip
+    assert chosen["rows"] == 150 and chosen["held_out"] == held.source
+    assert [chosen[k] for k in ("critical_at", "calm_at", "evidence_at")] == \
+        [again[k] for k in ("critical_at", "calm_at", "evidence_at")]  # fmt: skip
