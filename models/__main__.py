@@ -104,7 +104,12 @@ def _parser() -> argparse.ArgumentParser:
                          help="with --branch: no probes; the thresholds chosen on spent test pair N, not trained on")
     rechoose = commands.add_parser("rechoose-thresholds",
                                    help="the urgency thresholds the code now chooses, on kept probe probabilities")
-    rechoose.add_argument("--probes", type=Path, required=True, help="a train-urgency --keep-probes file")
+    rechoose.add_argument("--probes", type=Path, help="a train-urgency --keep-probes file")
+    rechoose.add_argument("--held-pair", type=int, action="append", default=[], metavar="N",
+                          help="instead: the artifact's own probabilities on spent test pair N (repeatable)")
+    rechoose.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    rechoose.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
+    rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
@@ -157,9 +162,13 @@ def main(argv=None) -> int:
         print(json.dumps(meta, indent=2, sort_keys=True))
         print(f"wrote {args.artifact}")
     elif args.command == "rechoose-thresholds":
-        from models.urgency_recipe import rechoose
+        from models.urgency_recipe import rechoose, rechoose_on_pairs
 
-        print(json.dumps(rechoose(args.probes), indent=2, sort_keys=True))
+        if bool(args.probes) == bool(args.held_pair):
+            raise SystemExit("rechoose-thresholds: give --probes or --held-pair, not both")
+        chosen = rechoose(args.probes) if args.probes else \
+            rechoose_on_pairs(args.data, args.artifact, args.held_pair, write=args.write)  # fmt: skip
+        print(json.dumps(chosen, indent=2, sort_keys=True))
     elif args.command == "urgency-report":
         from models.urgency_eval import report as urgency_report
         from triage.urgency import decide

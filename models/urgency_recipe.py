@@ -66,6 +66,25 @@ def rechoose(kept: Path) -> dict:
     return {**urgency_train.choose_thresholds(y, tier, critical, phrases, written), "rows": len(y)}
 
 
+def rechoose_on_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int], write: bool = False) -> dict:
+    """``held_pair_thresholds`` on spent test pairs ``numbers`` together, from the artifact's own branch and
+    heads, which must not have trained on them (history step 38); ``write``: into the artifact's meta."""
+    from models.classifier import build_classifier
+
+    heads = load_heads(artifact_dir)
+    held = urgency_data.concat([_held_pair(data_dir, number) for number in numbers])
+    trained = set(heads.meta.get("urgency", {}).get("sources", "").split("+"))
+    if trained & set(held.source.split("+")):
+        raise ValueError(f"{artifact_dir} trained on {sorted(trained & set(held.source.split('+')))}")
+    view = build_classifier(artifact_dir).encoder.urgency_view()
+    chosen = held_pair_thresholds(view, {"tier": heads.tier, "critical": heads.critical}, held)
+    if write:
+        keys = ("critical_at", "evidence_at", "calm_at", "passages")
+        heads.meta["urgency"].update({key: chosen[key] for key in keys}, thresholds_held_out=chosen)
+        heads.save(artifact_dir)
+    return chosen
+
+
 def sentences_alone(heads: dict, view, texts: list[str]) -> list[list[tuple[dict, float]]]:
     """Per text, its sentences (``models.passages.sentences``) read alone by ``view`` and ``heads``:
     the tier head's P(tier) and the critical head's P(critical) for each."""
