@@ -125,6 +125,10 @@ def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = F
         chosen = (f"on the probabilities {held['folds']} probe branches and heads, each trained with the same recipe "
                   f"on the other folds of the {held['rows']} training rows (grouped by industry), gave the rows "
                   "they did not see")  # fmt: skip
+    elif held and held.get("held_out"):
+        chosen = (f"on spent test pairs the version never trained on ({held['rows']} rows: "
+                  f"{held['held_out'].replace('+', ', ')}), from its own probabilities "
+                  "(`rechoose-thresholds --held-pair`)")
     elif held:
         chosen = (f"on a held-out fifth of the training rows ({held['rows']} rows, grouped by industry) that "
                   "neither a probe trained with the same recipe (adapter or branch, and heads) saw")

@@ -155,12 +155,9 @@ def test_only_posts_near_critical_are_read_and_the_sentence_read_is_the_posts_ow
 
 
 BURIED = [  # the serious sentence after small talk: the whole post reads as high or normal, not calm
-    "@alpinecoach Nice coaches, comfy seats, friendly driver on the way up. The return coach never came. We are "
-    "twelve people at the bus stop in Chamonix, it is minus eight and getting dark, the office is closed and "
-    "nobody answers the phone.",
-    "@tilecraft The tiles arrived on time and look lovely. The fitter was polite. We have now reported your firm "
-    "to Trading Standards and our solicitor has written to you about the deposit. Please send everything to her "
-    "from now on.",
+    "@tackhouse Nice saddles but the website is slow. A stranger has moved £2,300 out of my account using your app.",
+    "@citybank The new app design is fine, a bit slow. Someone changed my password and moved my savings to an "
+    "account I do not know.",
 ]
 
 

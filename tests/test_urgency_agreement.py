@@ -77,10 +77,10 @@ def test_a_second_label_without_a_first_is_refused(tmp_path, labelled):
 
 
 def test_the_shipped_second_labelling_pairs_with_the_first():
-    rows = urgency_agreement.paired(REAL, SECOND)
+    rows = urgency_agreement.paired(REAL, SECOND)  # test20 drew one airline tweet twice: paired by key, once
     assert {split: len(r) for split, r in rows.items()} == {"test7": 300, "test8": 300, "test13": 300, "test14": 300,
                                                               "test15": 300, "test16": 300, "test17": 300,
-                                                              "test18": 300, "test19": 300, "test20": 300,
+                                                              "test18": 300, "test19": 300, "test20": 299,
                                                               "test21": 300}
     assert all(a in TIER_LABELS and b in TIER_LABELS for r in rows.values() for _, a, b in r)
 
