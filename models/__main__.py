@@ -165,7 +165,7 @@ def main(argv=None) -> int:
         from models.urgency_recipe import rechoose, rechoose_on_pairs
 
         if bool(args.probes) == bool(args.held_pair):
-            raise SystemExit("rechoose-thresholds: give --probes or --held-pair, not both")
+            raise SystemExit("rechoose-thresholds: give either --probes or --held-pair")
         chosen = rechoose(args.probes) if args.probes else \
             rechoose_on_pairs(args.data, args.artifact, args.held_pair, write=args.write)  # fmt: skip
         print(json.dumps(chosen, indent=2, sort_keys=True))

@@ -73,9 +73,7 @@ def rechoose_on_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int], wr
 
     heads = load_heads(artifact_dir)
     held = urgency_data.concat([_held_pair(data_dir, number) for number in numbers])
-    trained = set(heads.meta.get("urgency", {}).get("sources", "").split("+"))
-    if trained & set(held.source.split("+")):
-        raise ValueError(f"{artifact_dir} trained on {sorted(trained & set(held.source.split('+')))}")
+    _never_trained_on(heads.meta.get("urgency", {}).get("sources", ""), held)
     view = build_classifier(artifact_dir).encoder.urgency_view()
     chosen = held_pair_thresholds(view, {"tier": heads.tier, "critical": heads.critical}, held)
     if write:
@@ -126,6 +124,13 @@ def _held_pair(data_dir: Path, number: int) -> UrgencySet:
                                 urgency_data.read_written(urgency_data.written_test(number))])  # fmt: skip
 
 
+def _never_trained_on(sources: str, held: UrgencySet) -> None:
+    """Refuse ``held`` where any of its sets is among ``sources`` (a training set's, ``+``-joined)."""
+    both = set(sources.split("+")) & set(held.source.split("+"))
+    if both:
+        raise ValueError(f"{', '.join(sorted(both))}: among the training rows")
+
+
 def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=None, seed: int = 0,
                   thresholds: dict | None = None, branch: bool = False, log=print,
                   keep_probes: Path | None = None, held_pair: int | None = None) -> dict:  # fmt: skip
@@ -141,8 +146,8 @@ def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=Non
     encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
     data, trained = urgency_train.training_set(Path(data_dir)), None
     held = _held_pair(data_dir, held_pair) if held_pair else None
-    if held and set(held.groups) & set(data.groups):
-        raise ValueError(f"pair {held_pair} is among the training rows")
+    if held:
+        _never_trained_on(data.source, held)
     if branch:
         states = urgency_branch.capture(encoder, [normalize(t) for t in data.texts], TRAIN_TOKENS)
         if not held:

@@ -183,10 +183,12 @@ def test_the_urgency_loss_weighs_rows_only_when_given_weights(written):
 
 
 def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tmp_path):
+    import shutil
     from pathlib import Path
 
     from models import urgency_recipe, urgency_train
     from models.classifier import load_classifier
+    from models.heads import ARTIFACT_DIR, load_heads
     from models.urgency_data import LAST_PAIR, read_written, written_test
 
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -194,6 +196,14 @@ def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tm
         urgency_recipe._held_pair(data, LAST_PAIR)  # the fresh pair never sets a threshold
     with pytest.raises(ValueError, match="among the training rows"):
         urgency_recipe.train_urgency(data, tmp_path, encoder=load_classifier().encoder, held_pair=2, log=None)
+    with pytest.raises(ValueError, match="among the training rows"):  # the shipped version trained on pair 2
+        urgency_recipe.rechoose_on_pairs(data, ARTIFACT_DIR, [2])
+    shutil.copytree(ARTIFACT_DIR, tmp_path / "copy")
+    written = urgency_recipe.rechoose_on_pairs(data, tmp_path / "copy", [18], write=True)  # spent, never trained on
+    meta = load_heads(tmp_path / "copy").meta["urgency"]
+    assert [meta[k] for k in ("critical_at", "calm_at", "evidence_at")] == \
+        [written[k] for k in ("critical_at", "calm_at", "evidence_at")]  # fmt: skip
+    assert meta["thresholds_held_out"]["rows"] == 600 and meta["thresholds_held_out"]["held_out"] == written["held_out"]
     clf = load_classifier()
     held = read_written(written_test(2)).subset(np.arange(0, 300, 2))
     heads = {"tier": clf.heads.tier, "critical": clf.heads.critical}
