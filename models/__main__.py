@@ -59,6 +59,17 @@ def _parse_line(line: str, number: int) -> dict:
     return {"id": item.get("id"), "text": item["text"]}
 
 
+def _rechoose_command(commands) -> None:
+    rechoose = commands.add_parser("rechoose-thresholds",
+                                   help="the urgency thresholds the code now chooses, on kept probe probabilities")
+    rechoose.add_argument("--probes", type=Path, help="a train-urgency --keep-probes file")
+    rechoose.add_argument("--held-pair", type=int, action="append", default=[], metavar="N",
+                          help="instead: the artifact's own probabilities on spent test pair N (repeatable)")
+    rechoose.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    rechoose.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
+    rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,14 +113,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="with --branch: keep the probes' held-out probabilities (rechoose-thresholds)")
     urgency.add_argument("--held-pair", type=int, metavar="N",
                          help="with --branch: no probes; the thresholds chosen on spent test pair N, not trained on")
-    rechoose = commands.add_parser("rechoose-thresholds",
-                                   help="the urgency thresholds the code now chooses, on kept probe probabilities")
-    rechoose.add_argument("--probes", type=Path, help="a train-urgency --keep-probes file")
-    rechoose.add_argument("--held-pair", type=int, action="append", default=[], metavar="N",
-                          help="instead: the artifact's own probabilities on spent test pair N (repeatable)")
-    rechoose.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
-    rechoose.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
-    rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
+    _rechoose_command(commands)
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
