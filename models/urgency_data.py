@@ -21,11 +21,12 @@ WRITTEN = DATA_DIR / "urgency_written.csv"
 WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcdefg"))
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 # Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
-LAST_PAIR = 21
+LAST_PAIR = 22
 # Pairs 1 .. SPENT_PAIRS were each scored by two versions and tell nothing fresh any more: from history
 # step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test. A spent pair
-# after SPENT_PAIRS and before LAST_PAIR is held out to choose thresholds (history step 36).
-SPENT_PAIRS = 17
+# after SPENT_PAIRS and before LAST_PAIR may be held out to choose thresholds (history step 36); from step 43
+# every spent pair trains and the probes choose them again.
+SPENT_PAIRS = 21
 WRITTEN_GROUP = "industry:"  # a hand-written post's cross-validation group: its industry, after this
 # Within each calm tier, a hand-written post weighs this many times a real tweet in training (``row_weights``):
 # they are mostly calm posts that speak of danger, the false alarms of history steps 23 and 27.
