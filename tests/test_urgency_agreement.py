@@ -81,7 +81,8 @@ def test_the_shipped_second_labelling_pairs_with_the_first():
     assert {split: len(r) for split, r in rows.items()} == {"test7": 300, "test8": 300, "test13": 300, "test14": 300,
                                                               "test15": 300, "test16": 300, "test17": 300,
                                                               "test18": 300, "test19": 300, "test20": 299,
-                                                              "test21": 300, "test22": 300}
+                                                              "test21": 300, "test22": 300,
+                                                              "test23": 300}
     assert all(a in TIER_LABELS and b in TIER_LABELS for r in rows.values() for _, a, b in r)
 
 
@@ -115,7 +116,8 @@ def test_the_report_matches_each_models_tiers_to_the_labels_by_key():
         ("test15", "first"), ("test15", "second"), ("test16", "first"), ("test16", "second"),
         ("test17", "first"), ("test17", "second"), ("test18", "first"), ("test18", "second"),
         ("test19", "first"), ("test19", "second"), ("test20", "first"), ("test20", "second"),
-        ("test21", "first"), ("test21", "second"), ("test22", "first"), ("test22", "second")]  # fmt: skip
+        ("test21", "first"), ("test21", "second"), ("test22", "first"), ("test22", "second"),
+        ("test23", "first"), ("test23", "second")]  # fmt: skip
     for _, version, a in found:
         assert a["model_vs_" + version] == 1.0 and a["model_where_agreed"] == 1.0
         assert a["critical_both_found"] == a["critical_both"]
