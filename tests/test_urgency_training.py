@@ -199,7 +199,11 @@ def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tm
     with pytest.raises(ValueError, match="among the training rows"):  # the shipped version trained on pair 2
         urgency_recipe.rechoose_on_pairs(data, ARTIFACT_DIR, [2])
     shutil.copytree(ARTIFACT_DIR, tmp_path / "copy")
-    written = urgency_recipe.rechoose_on_pairs(data, tmp_path / "copy", [18], write=True)  # spent, never trained on
+    copy = load_heads(tmp_path / "copy")  # as if pair 18 (spent) had been held out of its training rows
+    sources = copy.meta["urgency"]["sources"].split("+")
+    copy.meta["urgency"]["sources"] = "+".join(s for s in sources if s not in ("real-test18", "urgency_test18_written"))
+    copy.save(tmp_path / "copy")
+    written = urgency_recipe.rechoose_on_pairs(data, tmp_path / "copy", [18], write=True)
     meta = load_heads(tmp_path / "copy").meta["urgency"]
     assert [meta[k] for k in ("critical_at", "calm_at", "evidence_at")] == \
         [written[k] for k in ("critical_at", "calm_at", "evidence_at")]  # fmt: skip
