@@ -189,7 +189,7 @@ def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tm
     from models import urgency_recipe, urgency_train
     from models.classifier import load_classifier
     from models.heads import ARTIFACT_DIR, load_heads
-    from models.urgency_data import LAST_PAIR, read_written, written_test
+    from models.urgency_data import LAST_PAIR, read_written, test_split, written_test
 
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
     with pytest.raises(ValueError, match="not spent"):
@@ -200,8 +200,8 @@ def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tm
         urgency_recipe.rechoose_on_pairs(data, ARTIFACT_DIR, [2])
     shutil.copytree(ARTIFACT_DIR, tmp_path / "copy")
     copy = load_heads(tmp_path / "copy")  # as if pair 18 (spent) had been held out of its training rows
-    sources = copy.meta["urgency"]["sources"].split("+")
-    copy.meta["urgency"]["sources"] = "+".join(s for s in sources if s not in ("real-test18", "urgency_test18_written"))
+    pair18 = (f"real-{test_split(18)}", written_test(18).stem)
+    copy.meta["urgency"]["sources"] = "+".join(s for s in copy.meta["urgency"]["sources"].split("+") if s not in pair18)
     copy.save(tmp_path / "copy")
     written = urgency_recipe.rechoose_on_pairs(data, tmp_path / "copy", [18], write=True)
     meta = load_heads(tmp_path / "copy").meta["urgency"]
