@@ -1,5 +1,5 @@
-"""``python -m models classify | evaluate | train | refit-heads | train-urgency | rechoose-thresholds |
-choose-silent-at | urgency-report | report``."""
+"""``python -m models classify | evaluate | train | refit-heads | train-urgency | rechoose-thresholds | urgency-report |
+report``."""
 
 from __future__ import annotations
 
@@ -70,16 +70,6 @@ def _rechoose_command(commands) -> None:
     rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
 
 
-def _silent_command(commands) -> None:
-    silent = commands.add_parser("choose-silent-at",
-                                 help="where the tier head's P(none) leaves a post unanswered, on spent test pairs")
-    silent.add_argument("--held-pair", type=int, action="append", required=True, metavar="N",
-                        help="a spent test pair the artifact never trained on (repeatable)")
-    silent.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
-    silent.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
-    silent.add_argument("--write", action="store_true", help="write it into the artifact")
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,7 +114,6 @@ def _parser() -> argparse.ArgumentParser:
     urgency.add_argument("--held-pair", type=int, metavar="N",
                          help="with --branch: no probes; the thresholds chosen on spent test pair N, not trained on")
     _rechoose_command(commands)
-    _silent_command(commands)
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
@@ -184,11 +173,6 @@ def main(argv=None) -> int:
         chosen = rechoose(args.probes) if args.probes else \
             rechoose_on_pairs(args.data, args.artifact, args.held_pair, write=args.write)  # fmt: skip
         print(json.dumps(chosen, indent=2, sort_keys=True))
-    elif args.command == "choose-silent-at":
-        from models.silent_choice import on_pairs
-        from triage.urgency import decide
-
-        print(json.dumps(on_pairs(args.data, args.artifact, args.held_pair, decide, write=args.write), indent=2))
     elif args.command == "urgency-report":
         from models.urgency_eval import report as urgency_report
         from triage.urgency import decide

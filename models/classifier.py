@@ -16,7 +16,7 @@ from models import adapter, passages, runtime_choice, severity_cues, urgency_bra
 from models.attribution import weighed_most, word_scores
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.language import unscored_words
-from models.reply import answered, needs_reply
+from models.reply import needs_reply
 from models.text import NORMALIZATION, analysed, normalize
 from models.urgency_data import HARMS, TIER_LABELS
 
@@ -49,7 +49,6 @@ class ModelUrgency:
     weighed: tuple[str, ...] = ()  # the words that raised P(critical) most (models.attribution)
     calm_at: float | None = None  # P(low) + P(none) from which the critical head alone is overruled
     passage: str | None = None  # a sentence that, read alone, is critical (models.passages)
-    silent_at: float | None = None  # P(none) from which the post needs no answer (models.reply.answered)
 
     @property
     def likeliest(self) -> str:
@@ -131,9 +130,9 @@ class Classifier:
             is_complaint = p >= threshold
             words = normalize(text)
             rated = severity_cues.decide_severity(severity[i], words) if is_complaint else None
-            # The urgency heads learned which posts need nothing (models.reply.answered).
-            by_rules = needs_reply(text, is_complaint, float(sentiment[i, 2]))
-            reply = answered(by_rules, urgency[i] and urgency[i].tiers, urgency[i] and urgency[i].silent_at)
+            reply = needs_reply(text, is_complaint, float(sentiment[i, 2]))
+            # The urgency heads learned which posts need nothing: anything else is answered.
+            reply = reply or (urgency[i] is not None and urgency[i].likeliest != "none")
             out.append(
                 Prediction(
                     complaint=p,
@@ -165,7 +164,6 @@ class Classifier:
                 evidence_at=float(meta["evidence_at"]),
                 weighed=tuple(words),
                 calm_at=None if meta.get("calm_at") is None else float(meta["calm_at"]),
-                silent_at=None if meta.get("silent_at") is None else float(meta["silent_at"]),
             ))  # fmt: skip
         return out
 
@@ -184,8 +182,6 @@ def build_classifier(artifact_dir: Path | None = None, threads: int | None = Non
     version = f"{ENCODER_NAME}+heads-{artifact_hash(artifact_dir)}+{severity_cues.VERSION}"
     if heads.meta.get("urgency", {}).get("passages"):
         version += f"+{passages.VERSION}"
-    if (silent_at := heads.meta.get("urgency", {}).get("silent_at")) is not None:
-        version += f"+silent-{float(silent_at):g}"  # who is answered changes with it (models.reply.answered)
     encoder = Encoder(threads=threads)
     if trained := heads.meta.get("adapter"):
         encoder.adapt(adapter.load(artifact_dir))
