@@ -4,8 +4,9 @@
     --out /tmp/rows.csv``
 
 Writes ``file,key,text`` (the texts stay outside the repository: they are read from ``--data``).
-Only customers' tweets count: twcs rows that are inbound; every airline and xfincorp row. Rows
-already in ``models/data/urgency_real.csv``, or in the ``--exclude`` file, are skipped.
+Only customers' tweets count: twcs rows that are inbound; every airline and xfincorp row, each key
+once. Rows already in ``models/data/urgency_real.csv``, or in the ``--exclude`` file, are skipped;
+asking for more than are left is refused with how many are.
 """
 
 from __future__ import annotations
@@ -50,7 +51,13 @@ def main() -> None:
     drawn = []
     for file, count in (("twcs_5000.csv", args.twcs), ("airline_tweets.csv", args.airline),
                         ("xfincorp.csv", args.xfincorp)):  # fmt: skip
-        pool = [(key, text) for key, text in _candidates(args.data, file) if (file, key) not in taken]
+        if not count:
+            continue
+        # One entry per key: a source file that holds a tweet twice must not yield it twice.
+        unlabelled = {key: (key, text) for key, text in _candidates(args.data, file) if (file, key) not in taken}
+        pool = list(unlabelled.values())
+        if count > len(pool):
+            parser.error(f"{file}: {count} asked for, only {len(pool)} not yet labelled")
         drawn += [(file, key, text) for key, text in rng.sample(pool, count)]
     with open(args.out, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
