@@ -1,7 +1,7 @@
 """Draw real tweets not yet labelled for urgency, seeded, for hand-labelling by key.
 
-``python -m tools.draw_urgency_rows --data ../shared/data --seed 2 --twcs 125 --airline 100 --xfincorp 75 \\
-    --out /tmp/rows.csv``
+``python -m tools.draw_urgency_rows --data ../shared/data --seed 45 --airline 300 --out /tmp/rows.csv``
+(since pair 29 only airline tweets are left unlabelled; ``--twcs`` and ``--xfincorp`` drew the earlier pairs)
 
 Writes ``file,key,text`` (the texts stay outside the repository: they are read from ``--data``).
 Only customers' tweets count: twcs rows that are inbound; every airline and xfincorp row, each key
