@@ -154,10 +154,10 @@ def test_only_posts_near_critical_are_read_and_the_sentence_read_is_the_posts_ow
             assert read.urgency == whole.urgency
 
 
-BURIED = [  # the serious sentence after small talk: the whole post reads as high or normal, not calm
-    "@tackhouse Nice saddles but the website is slow. A stranger has moved £2,300 out of my account using your app.",
-    "@citybank The new app design is fine, a bit slow. Someone changed my password and moved my savings to an "
-    "account I do not know.",
+BURIED = [  # the serious sentence after a small complaint: the whole post reads as high or normal, not calm
+    "@tackhouse Annoyed that my parcel is late again. My card was used for £2,300 at a shop I've never been to.",
+    "@citybank Your hold music is awful and the queue was 40 minutes. Someone changed my password and moved my "
+    "savings to an account I do not know.",
 ]
 
 
