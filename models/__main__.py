@@ -70,6 +70,15 @@ def _rechoose_command(commands) -> None:
     rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
 
 
+def _answer_command(commands) -> None:
+    fit = commands.add_parser("fit-answer", help="fit the answer head (models.answer) on spent test pairs")
+    fit.add_argument("--held-pair", type=int, action="append", required=True, metavar="N",
+                     help="a spent test pair the artifact never trained on (repeatable; each is held out in turn)")
+    fit.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    fit.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
+    fit.add_argument("--write", action="store_true", help="write the head and silent_at into the artifact")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m models", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     urgency.add_argument("--held-pair", type=int, metavar="N",
                          help="with --branch: no probes; the thresholds chosen on spent test pair N, not trained on")
     _rechoose_command(commands)
+    _answer_command(commands)
     urgency_report = commands.add_parser("urgency-report", help="score urgency on its test sets (EVALUATION.md)")
     urgency_report.add_argument("--data", type=Path, required=True, help="../shared/data")
     urgency_report.add_argument("--out", type=Path, default=Path(__file__).parent / "EVALUATION.md")
@@ -129,6 +139,30 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--urgency-baseline", type=Path, action="append", default=[],
                         help="another artifact, scored alongside on urgency (repeatable)")
     return parser
+
+
+def _urgency_training(args) -> None:
+    if args.command == "train-urgency":
+        from models.urgency_recipe import train_urgency
+
+        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch, keep_probes=args.keep_probes,
+                             held_pair=args.held_pair)  # fmt: skip
+        print(json.dumps(meta, indent=2, sort_keys=True))
+        print(f"wrote {args.artifact}")
+    elif args.command == "rechoose-thresholds":
+        from models.urgency_recipe import rechoose, rechoose_on_pairs
+
+        if bool(args.probes) == bool(args.held_pair):
+            raise SystemExit("rechoose-thresholds: give either --probes or --held-pair")
+        chosen = rechoose(args.probes) if args.probes else \
+            rechoose_on_pairs(args.data, args.artifact, args.held_pair, write=args.write)  # fmt: skip
+        print(json.dumps(chosen, indent=2, sort_keys=True))
+    elif args.command == "fit-answer":
+        from models.answer_fit import fit_answer
+        from triage.urgency import decide
+
+        print(json.dumps(fit_answer(args.data, args.artifact, args.held_pair, decide, write=args.write),
+                         indent=2, sort_keys=True))  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -158,21 +192,8 @@ def main(argv=None) -> int:
 
         heads = tuple(name.strip() for name in args.heads.split(",") if name.strip())
         print(summary(refit(args.data, args.artifact, args.out, args.labels_db, heads=heads)))
-    elif args.command == "train-urgency":
-        from models.urgency_recipe import train_urgency
-
-        meta = train_urgency(args.data, args.artifact, seed=args.seed, branch=args.branch, keep_probes=args.keep_probes,
-                             held_pair=args.held_pair)  # fmt: skip
-        print(json.dumps(meta, indent=2, sort_keys=True))
-        print(f"wrote {args.artifact}")
-    elif args.command == "rechoose-thresholds":
-        from models.urgency_recipe import rechoose, rechoose_on_pairs
-
-        if bool(args.probes) == bool(args.held_pair):
-            raise SystemExit("rechoose-thresholds: give either --probes or --held-pair")
-        chosen = rechoose(args.probes) if args.probes else \
-            rechoose_on_pairs(args.data, args.artifact, args.held_pair, write=args.write)  # fmt: skip
-        print(json.dumps(chosen, indent=2, sort_keys=True))
+    elif args.command in ("train-urgency", "rechoose-thresholds", "fit-answer"):
+        _urgency_training(args)
     elif args.command == "urgency-report":
         from models.urgency_eval import report as urgency_report
         from triage.urgency import decide

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models import adapter, passages, runtime_choice, severity_cues, urgency_branch
+from models import adapter, answer, passages, runtime_choice, severity_cues, urgency_branch
 from models.attribution import weighed_most, word_scores
 from models.heads import ARTIFACT_DIR, Heads, artifact_hash, load_heads
 from models.language import unscored_words
@@ -49,6 +49,7 @@ class ModelUrgency:
     weighed: tuple[str, ...] = ()  # the words that raised P(critical) most (models.attribution)
     calm_at: float | None = None  # P(low) + P(none) from which the critical head alone is overruled
     passage: str | None = None  # a sentence that, read alone, is critical (models.passages)
+    answer: str | None = None  # the answer head's tier below critical, "none": no ticket (models.answer)
 
     @property
     def likeliest(self) -> str:
@@ -124,15 +125,20 @@ class Classifier:
         sentiment = self.heads.sentiment.probabilities(vectors)
         urgency = self._urgency(vectors if urgent is None else urgent, weighed or [()] * len(texts))
         threshold = self.heads.complaint_threshold
+        answers = self._answers(urgency, complaint, texts)
         out = []
         for i, text in enumerate(texts):
             p = float(complaint[i])
             is_complaint = p >= threshold
             words = normalize(text)
             rated = severity_cues.decide_severity(severity[i], words) if is_complaint else None
-            reply = needs_reply(text, is_complaint, float(sentiment[i, 2]))
-            # The urgency heads learned which posts need nothing: anything else is answered.
-            reply = reply or (urgency[i] is not None and urgency[i].likeliest != "none")
+            if answers[i] is not None:
+                urgency[i] = replace(urgency[i], answer=answers[i])
+                reply = answers[i] != "none"
+            else:
+                reply = needs_reply(text, is_complaint, float(sentiment[i, 2]))
+                # The urgency heads learned which posts need nothing: anything else is answered.
+                reply = reply or (urgency[i] is not None and urgency[i].likeliest != "none")
             out.append(
                 Prediction(
                     complaint=p,
@@ -145,6 +151,16 @@ class Classifier:
                 )
             )
         return out
+
+    def _answers(self, urgency: list, complaint: np.ndarray, texts: list[str]) -> list[str | None]:
+        """The answer head's tier for each post (``models.answer``); None without the head."""
+        if self.heads.answer is None or urgency[0] is None:
+            return [None] * len(texts)
+        rows = np.stack([answer.features(u.tiers, u.p_critical, float(c), text)
+                         for u, c, text in zip(urgency, complaint, texts, strict=True)])  # fmt: skip
+        silent_at = float(self.heads.meta["answer"]["silent_at"])
+        return [answer.answer(dict(zip(answer.ANSWER_TIERS, row, strict=True)), silent_at)
+                for row in self.heads.answer.probabilities(rows)]  # fmt: skip
 
     def _urgency(self, vectors: np.ndarray, weighed: list) -> list[ModelUrgency | None]:
         if self.heads.tier is None or self.heads.harm is None or self.heads.critical is None:

@@ -16,6 +16,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from models.adapter import ADAPTER_FILE
+from models.answer import ANSWER_TIERS
 from models.urgency_branch import BRANCH_FILE
 from models.urgency_data import HARMS, TIER_LABELS
 
@@ -30,8 +31,10 @@ HEAD_CLASSES = {
     "tier": list(TIER_LABELS),  # the urgency heads (models.urgency_train); an older artifact lacks them
     "harm": list(HARMS),
     "critical": [1],  # one logit: P(critical)
+    "answer": list(ANSWER_TIERS),  # reads the other heads' outputs (models.answer), not embeddings
 }
 URGENCY_HEADS = ("tier", "harm", "critical")
+OPTIONAL_HEADS = (*URGENCY_HEADS, "answer")  # an older artifact lacks them
 
 
 @dataclass
@@ -60,10 +63,16 @@ class Heads:
     tier: LinearHead | None = None
     harm: LinearHead | None = None
     critical: LinearHead | None = None
+    answer: LinearHead | None = None  # fitted on the other heads' outputs: stale once any of them is refitted
 
     @property
     def complaint_threshold(self) -> float:
         return float(self.meta.get("complaint_threshold", 0.5))
+
+    def drop_answer(self) -> None:
+        """After any other head is refitted: the answer head read the old ones' outputs."""
+        self.answer = None
+        self.meta.pop("answer", None)
 
     def save(self, directory: Path) -> Path:
         directory = Path(directory)
@@ -97,6 +106,6 @@ def load_heads(directory: Path | None = None) -> Heads:
     heads = {
         name: LinearHead(tensors[f"{name}.weight"], tensors[f"{name}.bias"])
         for name in HEAD_CLASSES
-        if f"{name}.weight" in tensors or name not in URGENCY_HEADS
+        if f"{name}.weight" in tensors or name not in OPTIONAL_HEADS
     }
     return Heads(meta=meta, **heads)

@@ -52,6 +52,8 @@ def refit(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, out_dir: Path | Non
                         "corrections": len(corrections) if corrections is not None else 0}  # fmt: skip
     fitted = {"complaint": complaint, "severity": severity}
     new = replace(old, meta=meta, **{name: fitted[name] for name in heads})
+    if "complaint" in heads:  # one of the answer head's features (models.answer)
+        new.drop_answer()
     if out_dir != artifact_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in (ADAPTER_FILE, BRANCH_FILE):

@@ -2,7 +2,8 @@
 
 The model contributes the complaint decision and P(positive); the patterns add what a sentiment
 model cannot see (a question, a request, a promotional post). The brand's own posts are known by
-the caller from ``direction`` and never reach this rule.
+the caller from ``direction`` and never reach this rule. An artifact with the answer head
+(``models.answer``) reads these cues as evidence beside the heads instead.
 """
 
 from __future__ import annotations
@@ -23,12 +24,21 @@ _SPAM = re.compile(
 PRAISE = 0.8  # P(positive) above which request words without a "?" are read as thanks
 
 
+def asks_question(text: str) -> bool:
+    """A question or a request: a "?", or words such as "help", "can you", "any update"."""
+    return bool(_QUESTION.search(text))
+
+
+def is_spam(text: str) -> bool:
+    return bool(_SPAM.search(text))
+
+
 def needs_reply(text: str, is_complaint: bool, p_positive: float) -> bool:
     if is_complaint:
         return True
-    if _SPAM.search(text):
+    if is_spam(text):
         return False
-    if not _QUESTION.search(text):
+    if not asks_question(text):
         return False
     # "Thank you so much for the help!" matches a request word but is praise; a "?" still asks.
     return "?" in text or p_positive < PRAISE

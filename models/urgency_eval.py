@@ -18,18 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from models import urgency_agreement
-from models.urgency_data import (
-    HARMS,
-    LAST_PAIR,
-    REAL,
-    TIER_LABELS,
-    UrgencySet,
-    read_real,
-    read_written,
-    test_split,
-    written_test,
-)
+from models.urgency_data import HARMS, REAL, TIER_LABELS, UrgencySet, concat, read_written
 from models.urgency_history import HISTORY
+from models.urgency_sets import PAIRS, chosen_on, marked, test_sets
 from models.urgency_tier import CALM
 
 SECTION_START, SECTION_END = "<!-- urgency: python -m models urgency-report -->", "<!-- /urgency -->"
@@ -66,32 +57,16 @@ def scores(labels: UrgencySet, predicted: list[str]) -> dict:
     }
 
 
-# (real split, hand-written file, its number in the set names): the fresh pair first. The fresh pair
-# (LAST_PAIR) was committed before any model was scored on it. Each earlier pair was
-# fresh for some versions and is now "seen before" (the history in the section says which); all are
-# shown, only the fresh pair is clean.
-PAIRS = tuple((test_split(n), written_test(n), f" {n}" if n > 1 else "") for n in range(LAST_PAIR, 0, -1))
-TRAINED = re.compile(r"\((fresh|seen before)\)$")
-# (name, reader), two per pair.
-TEST_SETS = tuple(
-    entry
-    for index, (split, written, number) in enumerate(PAIRS)
-    for state in ["fresh" if index == 0 else "seen before"]
-    for entry in (
-        (f"real tweets, {split} split ({state})", lambda data_dir, split=split: read_real(data_dir, split)),
-        (f"hand-written test posts{number} ({state})", lambda data_dir, written=written: read_written(written)),
-    )
-)
-
-
-def test_sets(data_dir: Path) -> list[tuple[str, UrgencySet]]:
-    return [(name, read(data_dir)) for name, read in TEST_SETS]
-
-
-def marked(name: str, data: UrgencySet, meta: dict) -> str:
-    """``name``, marked "trained on" where ``data`` is among the training rows of the version ``meta``
-    describes (its ``sources``: the spent pairs, ``urgency_data.SPENT_PAIRS``)."""
-    return TRAINED.sub("(trained on)", name) if data.source in meta.get("sources", "").split("+") else name
+def together(sets: list, decided: dict, version: str) -> list[tuple[str, str, dict]]:
+    """The fresh sets of each kind scored as one (history step 73), where there are several."""
+    out = []
+    for kind in ("real tweets", "hand-written test posts"):
+        fresh = [(name, data) for name, data in sets if name.startswith(kind) and name.endswith("(fresh)")]
+        if len(fresh) > 1:
+            data = concat([data for _, data in fresh])
+            predicted = [tier for name, _ in fresh for tier in decided[(version, name)]]
+            out.append((f"{kind}, the fresh pairs together (fresh)", version, scores(data, predicted)))
+    return out
 
 
 def severity_against_tier(data_dir: Path) -> Counter:
@@ -119,7 +94,23 @@ def _read_by(meta: dict) -> str:
             "severity and incidents read the shipped block, unchanged)")
 
 
-def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = False) -> list[str]:
+def _fresh_splits() -> str:
+    return " and ".join(f"`{split}`" for split, _, _, fresh in PAIRS if fresh)
+
+
+def _fresh_industries() -> int:
+    return len({group for _, written, _, fresh in PAIRS if fresh for group in read_written(written).groups})
+
+
+def _answered(meta: dict) -> str:
+    if not (fitted := meta.get("answer")):
+        return ""
+    return (f" Below critical, the tier and whether a ticket opens come from the answer head (`models/answer.py`), "
+            f"fitted on {fitted['rows']} rows of spent pairs the version never trained on "
+            f"({fitted['held_out'].replace('+', ', ')}); no ticket where its P(none) reaches {fitted['silent_at']}.")
+
+
+def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = False, chose: bool = False) -> list[str]:
     held = meta.get("thresholds_held_out")
     if held and held.get("folds"):
         chosen = (f"on the probabilities {held['folds']} probe branches and heads, each trained with the same recipe "
@@ -144,12 +135,13 @@ def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = F
         f"{meta['harm_c']} (harm), {meta['critical_c']} (critical) by 5-fold cross-validation; "
         f"`critical_at` {meta['critical_at']}{gate} and `evidence_at` {meta['evidence_at']} {chosen}. "
         "Scored as the workers decide (`triage.urgency.decide`, no followers or repeat contacts); "
-        "\"none\" is a post for which no ticket opens. Labelling guide and data: `models/data/URGENCY.md`.",
+        f"\"none\" is a post for which no ticket opens.{_answered(meta)} Labelling guide and data: "
+        "`models/data/URGENCY.md`.",
         "",
-        f"The fresh pair (300 real tweets drawn and labelled for `{PAIRS[0][0]}`; 300 hand-written posts by two "
-        f"authors who read only the guide, in {len(set(read_written(PAIRS[0][1]).groups))} industries no other file "
-        "uses) was committed before any "
-        "model was scored on it. The older sets were scored on while earlier versions were built "
+        f"The fresh pairs (300 real tweets each, drawn and labelled for {_fresh_splits()}; 300 hand-written posts "
+        f"each by two authors who read only the guide, in {_fresh_industries()} industries no other file uses) were "
+        "committed before any model was scored on them, and are also scored together (history step 73). "
+        "The older sets were scored on while earlier versions were built "
         "(\"seen before\"). Cautions: hand-written posts are written from the guide, so they measure "
         "new wording and new industries for known kinds of harm; the real sets hold few critical posts "
         f"({', '.join(map(str, real_critical))}), too few for their critical recall to mean much, and their other "
@@ -157,6 +149,8 @@ def _intro(version: str, meta: dict, real_critical: list[int], trained: bool = F
         *(["", "Sets marked \"trained on\" are spent pairs among that version's training rows "
             "(`urgency_data.SPENT_PAIRS`): its figures on them are training figures, not evidence."]
           if trained else []),
+        *(["", "Sets marked \"chose its thresholds\" chose that version's thresholds or fitted its answer head: "
+            "not evidence either."] if chose else []),
         "",
         "| test set | model | n | tier accuracy | critical recall | critical precision "
         "| low/none called critical | needing a reply, left silent |",
@@ -180,9 +174,11 @@ def section(results: list, version: str, meta: dict, earlier: list | None = None
             agreed: list | None = None, computed: str | None = None) -> str:  # fmt: skip
     """``results``: (set name, scores) of the shipped model; ``earlier``: (set name, version, scores);
     ``agreed``: (split, version, ``urgency_agreement.agreement``); ``computed``: how this CPU ran it."""
-    real_critical = [sum(n for _, n in s["per_harm"].values()) for name, s in results if name.startswith("real")]
+    real_critical = [sum(n for _, n in s["per_harm"].values()) for name, s in results
+                     if name.startswith("real") and "together" not in name]  # fmt: skip
     trained = any("(trained on)" in row[0] for row in [*results, *(earlier or [])])
-    lines = _intro(version, meta, real_critical, trained)
+    chose = any("(chose its thresholds)" in row[0] for row in [*results, *(earlier or [])])
+    lines = _intro(version, meta, real_critical, trained, chose)
     if computed:
         lines[-2:-2] = [f"These figures were computed {computed}.", ""]
     for name, s in results:
@@ -241,15 +237,17 @@ def report(data_dir: Path, out: Path, decide, clf=None, baseline: list[Path] = (
     decided = {(m.model_version, name): decided_tiers(m, data.texts, decide) for m in models for name, data in sets}
 
     def scored(m) -> list:
-        version, meta = m.model_version, m.heads.meta["urgency"]
-        return [(marked(name, data, meta), version, scores(data, decided[(version, name)])) for name, data in sets]
+        version, meta, chose = m.model_version, m.heads.meta["urgency"], chosen_on(m.heads.meta)
+        return [*((marked(name, data, meta, chose), version, scores(data, decided[(version, name)]))
+                  for name, data in sets), *together(sets, decided, version)]  # fmt: skip
 
     results = [(name, s) for name, _, s in scored(clf)]
     earlier = [row for m in models[1:] for row in scored(m)]
     agreed = labellers(sets, [m.model_version for m in models], decided)
     computed = (f"with the branch in {clf.encoder.branch_precision}, run by {clf.encoder.runtime} (where bfloat16 "
                 "is native the branch computes in it, and a handful of posts may change tier)")  # fmt: skip
-    text = section(results, clf.model_version, clf.heads.meta["urgency"], earlier, severity_against_tier(data_dir),
+    meta = {**clf.heads.meta["urgency"], "answer": clf.heads.meta.get("answer")}
+    text = section(results, clf.model_version, meta, earlier, severity_against_tier(data_dir),
                    agreed, computed)  # fmt: skip
     write_section(out, text)
     return text

@@ -72,8 +72,8 @@ def rechoose_on_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int], wr
     from models.classifier import build_classifier
 
     heads = load_heads(artifact_dir)
-    held = urgency_data.concat([_held_pair(data_dir, number) for number in numbers])
-    _never_trained_on(heads.meta.get("urgency", {}).get("sources", ""), held)
+    held = urgency_data.concat([read_held_pair(data_dir, number) for number in numbers])
+    never_trained_on(heads.meta.get("urgency", {}).get("sources", ""), held)
     view = build_classifier(artifact_dir).encoder.urgency_view()
     chosen = held_pair_thresholds(view, {"tier": heads.tier, "critical": heads.critical}, held)
     if write:
@@ -117,14 +117,14 @@ def held_pair_thresholds(view, heads: dict, held: UrgencySet) -> dict:
     return {**chosen, "passages": None, "rows": len(held), "held_out": held.source}
 
 
-def _held_pair(data_dir: Path, number: int) -> UrgencySet:
-    if number >= urgency_data.LAST_PAIR:
+def read_held_pair(data_dir: Path, number: int) -> UrgencySet:
+    if number >= urgency_data.FIRST_FRESH:
         raise ValueError(f"pair {number} is not spent: only a spent pair not trained on can set thresholds")
     return urgency_data.concat([urgency_data.read_real(Path(data_dir), urgency_data.test_split(number)),
                                 urgency_data.read_written(urgency_data.written_test(number))])  # fmt: skip
 
 
-def _never_trained_on(sources: str, held: UrgencySet) -> None:
+def never_trained_on(sources: str, held: UrgencySet) -> None:
     """Refuse ``held`` where any of its sets is among ``sources`` (a training set's, ``+``-joined)."""
     both = set(sources.split("+")) & set(held.source.split("+"))
     if both:
@@ -145,9 +145,9 @@ def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=Non
     encoder = encoder.copy(branch=False) if encoder and encoder.branch else encoder
     encoder = encoder or build_classifier(artifact_dir, branch=False).encoder
     data, trained = urgency_train.training_set(Path(data_dir)), None
-    held = _held_pair(data_dir, held_pair) if held_pair else None
+    held = read_held_pair(data_dir, held_pair) if held_pair else None
     if held:
-        _never_trained_on(data.source, held)
+        never_trained_on(data.source, held)
     if branch:
         states = urgency_branch.capture(encoder, [normalize(t) for t in data.texts], TRAIN_TOKENS)
         if not held:
@@ -160,6 +160,7 @@ def train_urgency(data_dir: Path, artifact_dir: Path = ARTIFACT_DIR, encoder=Non
         meta.update(critical_at=chosen["critical_at"], evidence_at=chosen["evidence_at"], calm_at=chosen["calm_at"],
                     passages=None, thresholds_held_out=chosen)  # fmt: skip
     heads.tier, heads.harm, heads.critical = fitted["tier"], fitted["harm"], fitted["critical"]
+    heads.drop_answer()
     (Path(artifact_dir) / urgency_branch.BRANCH_FILE).unlink(missing_ok=True)
     if trained:
         urgency_branch.save(trained["tensors"], artifact_dir)

@@ -21,17 +21,19 @@ def critical_by_head(tiers: dict, p_critical: float, critical_at: float, calm_at
 
 
 def model_tier(tiers: dict, p_critical: float, critical_at: float, evidence_at: float, phrase: bool,
-               calm_at: float | None = None, passage: bool = False) -> str:  # fmt: skip
+               calm_at: float | None = None, passage: bool = False, answer: str | None = None) -> str:  # fmt: skip
     """``p_critical`` from the critical head, ``tiers`` the tier head's P(tier) (TIER_LABELS, "none"
     included) for the rest; ``phrase``: a built-in risk phrase was found, evidence that makes the post
     critical from ``evidence_at`` and at least high otherwise. ``calm_at``: where the tier head gives
     P(low) + P(none) at least this, it has read the post as calm (a question about a recall, thanks
     for an emergency handled well), and the critical head alone does not make it critical.
-    ``passage``: one of its sentences, read alone, is critical (``models.passages``)."""
+    ``passage``: one of its sentences, read alone, is critical (``models.passages``). ``answer``: the
+    answer head's tier for a post that is not critical (``models.answer``), where the artifact has one;
+    else the tier head's likeliest below critical."""
     evidence = phrase and p_critical >= evidence_at and not read_as_calm(tiers, calm_at)
     if passage or evidence or critical_by_head(tiers, p_critical, critical_at, calm_at):
         return "critical"
-    likeliest = max((t for t in tiers if t != "critical"), key=tiers.get)
+    likeliest = answer or max((t for t in tiers if t != "critical"), key=tiers.get)
     if phrase and likeliest not in ("critical", "high"):
         return "high"
     return likeliest

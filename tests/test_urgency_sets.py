@@ -3,7 +3,7 @@ and the report marks the sets a version trained on."""
 
 from pathlib import Path
 
-from models import urgency_eval
+from models import urgency_sets
 from models.urgency_data import LAST_PAIR, SPENT_PAIRS, written_test
 from models.urgency_data import test_split as split_of
 from models.urgency_train import training_set
@@ -22,10 +22,10 @@ def test_the_spent_pairs_train_and_the_later_pairs_never_do():
 
 def test_the_report_marks_the_sets_a_version_trained_on():
     meta = {"sources": f"real-train+{written_test(2).stem}+real-{split_of(3)}"}
-    names = {data.source: urgency_eval.marked(name, data, meta) for name, data in urgency_eval.test_sets(DATA)}
+    names = {data.source: urgency_sets.marked(name, data, meta) for name, data in urgency_sets.test_sets(DATA)}
     assert names[written_test(2).stem].endswith("(trained on)")
     assert names[f"real-{split_of(3)}"].endswith("(trained on)")
     assert names[f"real-{split_of(4)}"].endswith("(seen before)")
     assert names[f"real-{split_of(LAST_PAIR)}"].endswith("(fresh)")
-    assert not any(urgency_eval.marked(name, data, {"sources": "real-train"}).endswith("(trained on)")
-                   for name, data in urgency_eval.test_sets(DATA))  # fmt: skip
+    assert not any(urgency_sets.marked(name, data, {"sources": "real-train"}).endswith("(trained on)")
+                   for name, data in urgency_sets.test_sets(DATA))  # fmt: skip

@@ -189,11 +189,12 @@ def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tm
     from models import urgency_recipe, urgency_train
     from models.classifier import load_classifier
     from models.heads import ARTIFACT_DIR, load_heads
-    from models.urgency_data import LAST_PAIR, read_written, test_split, written_test
+    from models.urgency_data import FIRST_FRESH, LAST_PAIR, read_written, test_split, written_test
 
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
-    with pytest.raises(ValueError, match="not spent"):
-        urgency_recipe._held_pair(data, LAST_PAIR)  # the fresh pair never sets a threshold
+    for fresh in (FIRST_FRESH, LAST_PAIR):  # no fresh pair ever sets a threshold
+        with pytest.raises(ValueError, match="not spent"):
+            urgency_recipe.read_held_pair(data, fresh)
     with pytest.raises(ValueError, match="among the training rows"):
         urgency_recipe.train_urgency(data, tmp_path, encoder=load_classifier().encoder, held_pair=2, log=None)
     with pytest.raises(ValueError, match="among the training rows"):  # the shipped version trained on pair 2

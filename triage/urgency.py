@@ -6,9 +6,9 @@ Pure (no torch): the web process imports it to explain and re-check tiers.
    support lead would answer first (``models.urgency_tier``): ``critical`` when the critical head's
    P(critical) reaches the model's ``critical_at`` (unless the tier head reads the post as calm: its
    P(low) + P(none) reaches the model's ``calm_at``), or when one of its sentences, read alone, is
-   (``models.passages``: quoted in the signals), else the tier head's likeliest of high, normal, low
-   (a post the heads think needs nothing is ``low`` here; whether it opens a ticket at all is
-   ``needs_reply``). The harm
+   (``models.passages``: quoted in the signals), else the answer head's tier of high, normal, low
+   (``models.answer``; an artifact without it: the tier head's likeliest), and a post the heads think
+   needs nothing is ``low`` here (whether it opens a ticket at all is ``needs_reply``). The harm
    behind it (safety, vulnerable person, security, privacy, money, stranded, outage, legal) is
    named in the signals, with the words that raised P(critical) most (``models.attribution``) when
    the post is critical or high or has a harm.
@@ -105,7 +105,7 @@ def _base(prediction, text: str, risks: list[str], policy: UrgencyConfig) -> tup
         return ("critical" if risks else base_tier(prediction.complaint, prediction.severity, policy)), list(risks)
     passage = getattr(urgency, "passage", None)
     tier = model_tier(urgency.tiers, urgency.p_critical, urgency.critical_at, urgency.evidence_at, bool(risks),
-                      urgency.calm_at, passage is not None)  # fmt: skip
+                      urgency.calm_at, passage is not None, getattr(urgency, "answer", None))  # fmt: skip
     if tier == "none":
         tier = "low"
     _, operator = _compiled(policy.keywords, policy.disabled_signals)
