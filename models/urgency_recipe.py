@@ -71,14 +71,17 @@ def rechoose_on_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int], wr
     heads, which must not have trained on them (history step 38); ``write``: into the artifact's meta."""
     from models.classifier import build_classifier
 
-    heads = load_heads(artifact_dir)
     held = urgency_data.concat([read_held_pair(data_dir, number) for number in numbers])
-    never_trained_on(heads.meta.get("urgency", {}).get("sources", ""), held)
-    view = build_classifier(artifact_dir).encoder.urgency_view()
-    chosen = held_pair_thresholds(view, {"tier": heads.tier, "critical": heads.critical}, held)
+    never_trained_on(load_heads(artifact_dir).meta.get("urgency", {}).get("sources", ""), held)
+    clf = build_classifier(artifact_dir)
+    heads = clf.heads
+    chosen = held_pair_thresholds(clf.encoder.urgency_view(), {"tier": heads.tier, "critical": heads.critical}, held)
     if write:
         keys = ("critical_at", "evidence_at", "calm_at", "passages")
         heads.meta["urgency"].update({key: chosen[key] for key in keys}, thresholds_held_out=chosen)
+        # The answer head was fitted, and its silent_at chosen, on the rows the old thresholds left below
+        # critical: fit it again (``python -m models fit-answer``) after new thresholds.
+        heads.drop_answer()
         heads.save(artifact_dir)
     return chosen
 

@@ -29,3 +29,33 @@ def test_the_report_marks_the_sets_a_version_trained_on():
     assert names[f"real-{split_of(LAST_PAIR)}"].endswith("(fresh)")
     assert not any(urgency_sets.marked(name, data, {"sources": "real-train"}).endswith("(trained on)")
                    for name, data in urgency_sets.test_sets(DATA))  # fmt: skip
+
+
+def test_every_fresh_pair_is_fresh_and_sets_that_chose_a_version_s_settings_say_so():
+    from models.urgency_data import FIRST_FRESH
+
+    sets = urgency_sets.test_sets(DATA)
+    fresh = {data.source for name, data in sets if name.endswith("(fresh)")}
+    assert fresh == {source for n in range(FIRST_FRESH, LAST_PAIR + 1)
+                     for source in (f"real-{split_of(n)}", written_test(n).stem)}  # fmt: skip
+    meta = {"urgency": {"sources": "real-train", "thresholds_held_out": {"held_out": f"real-{split_of(22)}"}},
+            "answer": {"held_out": f"real-{split_of(23)}+{written_test(23).stem}"}}  # fmt: skip
+    chose = urgency_sets.chosen_on(meta)
+    names = {data.source: urgency_sets.marked(name, data, meta["urgency"], chose) for name, data in sets}
+    assert names[f"real-{split_of(22)}"].endswith("(chose its thresholds)")
+    assert names[written_test(23).stem].endswith("(chose its thresholds)")
+    assert names[f"real-{split_of(24)}"].endswith("(seen before)")
+    assert urgency_sets.chosen_on({"urgency": {}}) == ""
+
+
+def test_the_fresh_pairs_are_also_scored_together():
+    from models import urgency_eval
+
+    sets = [(name, data) for name, data in urgency_sets.test_sets(DATA) if name.endswith("(fresh)")]
+    decided = {("v", name): ["none"] * len(data) for name, data in sets}
+    together = urgency_eval.together(sets, decided, "v")
+    assert [name for name, _, _ in together] == [f"{kind}, the fresh pairs together (fresh)"
+                                                 for kind in ("real tweets", "hand-written test posts")]  # fmt: skip
+    real = [data for name, data in sets if name.startswith("real")]
+    assert together[0][2]["n"] == sum(len(data) for data in real) and together[0][2]["tier_accuracy"] == \
+        sum((data.tier == 4).sum() for data in real) / sum(len(data) for data in real)  # fmt: skip

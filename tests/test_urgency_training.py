@@ -205,6 +205,7 @@ def test_thresholds_can_come_from_a_spent_pair_the_candidate_never_trained_on(tm
     copy.meta["urgency"]["sources"] = "+".join(s for s in copy.meta["urgency"]["sources"].split("+") if s not in pair18)
     copy.save(tmp_path / "copy")
     written = urgency_recipe.rechoose_on_pairs(data, tmp_path / "copy", [18], write=True)
+    assert load_heads(tmp_path / "copy").answer is None  # fitted below the old thresholds: fit it again
     meta = load_heads(tmp_path / "copy").meta["urgency"]
     assert [meta[k] for k in ("critical_at", "calm_at", "evidence_at")] == \
         [written[k] for k in ("critical_at", "calm_at", "evidence_at")]  # fmt: skip
