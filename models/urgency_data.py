@@ -22,8 +22,9 @@ WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for pa
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 # Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
 LAST_PAIR = 34
-# Pairs FIRST_FRESH .. LAST_PAIR were committed before any model was scored on them, and the next version
-# is decided on them together (history step 73): they are never held.
+# Pairs FIRST_FRESH .. LAST_PAIR were committed before any model was scored on them, and a version is
+# decided on them together (history step 73): they are never held. Pairs after LAST_PAIR (35 and 36 since
+# history step 82) are committed for the next version and read by nothing until LAST_PAIR moves to them.
 FIRST_FRESH = 33
 # Pairs 1 .. SPENT_PAIRS were each scored by two versions and tell nothing fresh any more: from history
 # step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test. Pairs after

@@ -3,6 +3,7 @@ refit command that puts them on an artifact's own encoder (models.refit)."""
 
 import csv
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,7 @@ def test_refit_replaces_the_complaint_and_severity_heads_and_keeps_the_rest(refi
     assert not np.array_equal(before["severity.weight"], after["severity.weight"])
     for name in ("adapter.safetensors", "urgency_branch.safetensors"):
         assert (out / name).read_bytes() == (ARTIFACT / name).read_bytes()
+    assert "answer.weight" in before and "answer.weight" not in after  # it read the old complaint head
     assert heads.meta["refitted"] == {"heads": ["complaint", "severity"], "rows": 24, "from": "labels-train",
                                       "corrections": 0}  # fmt: skip
     assert "complaint_c_cross_domain_f1" not in heads.meta  # the earlier recipe's figures go
@@ -167,7 +169,9 @@ def test_a_refitted_artifact_loads_as_a_new_version_with_the_same_urgency(refitt
     text = ["@acme my order never arrived and nobody answers"]
     old_p, new_p = shipped.predict(text)[0], new.predict(text)[0]
     assert np.array_equal(old_p.embedding, new_p.embedding)  # incidents read the same embedding
-    assert old_p.urgency == new_p.urgency
+    # The answer head read the old complaint head's P(complaint): dropped, to be fitted again (fit-answer).
+    assert new.heads.answer is None and "answer" not in new.heads.meta
+    assert replace(old_p.urgency, answer=None) == new_p.urgency
 
 
 def test_refit_can_replace_the_severity_head_alone(tmp_path, monkeypatch):
