@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from models import answer, urgency_data
 from models.heads import LinearHead, load_heads
 from models.urgency_data import TIER_LABELS
+from models.urgency_eval import ticket_tier
 
 GRID = tuple(round(0.5 + 0.05 * step, 2) for step in range(10))  # silent_at candidates, 0.5 to 0.95
 C = 1.0  # the logistic regression's inverse regularisation, fixed before any fit (history step 74)
@@ -49,23 +50,22 @@ def decided(read: Read, decide, answers: list[str] | None = None) -> list[str]:
         if answers is not None:
             urgency = replace(prediction.urgency, answer=answers[i])
             prediction = replace(prediction, urgency=urgency, needs_reply=answers[i] != "none")
-        decision = decide(prediction, text, followers=None, repeat_contacts=0)
-        out.append(decision.tier if decision.needs_reply else "none")
+        out.append(ticket_tier(decide, prediction, text))
     return out
 
 
 def read_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int]) -> Read:
     from models.classifier import build_classifier
-    from models.urgency_recipe import never_trained_on, read_held_pair
+    from models.urgency_recipe import held_pair_sets, never_trained_on
 
     clf = build_classifier(artifact_dir)
     clf.heads.answer = None  # the head reads what the others say without it
     texts, predictions, truth, pair, real, sources = [], [], [], [], [], []
     for number in numbers:
-        both = read_held_pair(data_dir, number)
+        real_set, written_set = held_pair_sets(data_dir, number)
+        both = urgency_data.concat([real_set, written_set])
         never_trained_on(clf.heads.meta.get("urgency", {}).get("sources", ""), both)
-        for data, is_real in ((urgency_data.read_real(Path(data_dir), urgency_data.test_split(number)), True),
-                              (urgency_data.read_written(urgency_data.written_test(number)), False)):  # fmt: skip
+        for data, is_real in ((real_set, True), (written_set, False)):
             texts += data.texts
             predictions += clf.predict(data.texts)
             truth += [TIER_LABELS[i] for i in data.tier]

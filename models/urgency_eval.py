@@ -26,14 +26,16 @@ from models.urgency_tier import CALM
 SECTION_START, SECTION_END = "<!-- urgency: python -m models urgency-report -->", "<!-- /urgency -->"
 
 
+def ticket_tier(decide, prediction, text: str) -> str:
+    """The tier a post gets under ``decide`` (``triage.urgency.decide``, its default settings), "none"
+    where no ticket would be opened."""
+    decision = decide(prediction, text, followers=None, repeat_contacts=0)
+    return decision.tier if decision.needs_reply else "none"
+
+
 def decided_tiers(clf, texts: list[str], decide) -> list[str]:
-    """The tier each post gets under ``decide`` (``triage.urgency.decide``, its default settings),
-    "none" where no ticket would be opened."""
-    out = []
-    for text, prediction in zip(texts, clf.predict(texts), strict=True):
-        decision = decide(prediction, text, followers=None, repeat_contacts=0)
-        out.append(decision.tier if decision.needs_reply else "none")
-    return out
+    """``ticket_tier`` of each post, as ``clf`` reads it."""
+    return [ticket_tier(decide, prediction, text) for text, prediction in zip(texts, clf.predict(texts), strict=True)]
 
 
 def scores(labels: UrgencySet, predicted: list[str]) -> dict:

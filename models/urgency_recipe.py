@@ -120,11 +120,16 @@ def held_pair_thresholds(view, heads: dict, held: UrgencySet) -> dict:
     return {**chosen, "passages": None, "rows": len(held), "held_out": held.source}
 
 
-def read_held_pair(data_dir: Path, number: int) -> UrgencySet:
+def held_pair_sets(data_dir: Path, number: int) -> tuple[UrgencySet, UrgencySet]:
+    """Spent test pair ``number``'s real tweets and hand-written posts; a fresh pair is refused."""
     if number >= urgency_data.FIRST_FRESH:
         raise ValueError(f"pair {number} is not spent: only a spent pair not trained on can set thresholds")
-    return urgency_data.concat([urgency_data.read_real(Path(data_dir), urgency_data.test_split(number)),
-                                urgency_data.read_written(urgency_data.written_test(number))])  # fmt: skip
+    return (urgency_data.read_real(Path(data_dir), urgency_data.test_split(number)),
+            urgency_data.read_written(urgency_data.written_test(number)))  # fmt: skip
+
+
+def read_held_pair(data_dir: Path, number: int) -> UrgencySet:
+    return urgency_data.concat(list(held_pair_sets(data_dir, number)))
 
 
 def never_trained_on(sources: str, held: UrgencySet) -> None:
