@@ -18,7 +18,7 @@ DATA_DIR = Path(__file__).parent / "data"
 REAL = DATA_DIR / "urgency_real.csv"
 WRITTEN = DATA_DIR / "urgency_written.csv"
 # Every hand-written training file (URGENCY.md says who wrote which, and why).
-WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcdefgh"))
+WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcdefghi"))
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 # Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
 LAST_PAIR = 34
