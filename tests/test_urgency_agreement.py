@@ -86,7 +86,8 @@ def test_the_shipped_second_labelling_pairs_with_the_first():
                                                               "test26": 300, "test27": 300, "test28": 300,
                                                               "test29": 300, "test30": 300,
                                                               "test31": 300, "test32": 300, "test33": 300,
-                                                              "test34": 300, "test35": 300, "test36": 300}
+                                                              "test34": 300, "test35": 300, "test36": 300,
+                                                              "test37": 300, "test38": 300}
     assert all(a in TIER_LABELS and b in TIER_LABELS for r in rows.values() for _, a, b in r)
 
 
@@ -127,7 +128,8 @@ def test_the_report_matches_each_models_tiers_to_the_labels_by_key():
         ("test29", "first"), ("test29", "second"), ("test30", "first"), ("test30", "second"),
         ("test31", "first"), ("test31", "second"), ("test32", "first"), ("test32", "second"),
         ("test33", "first"), ("test33", "second"), ("test34", "first"), ("test34", "second"),
-        ("test35", "first"), ("test35", "second"), ("test36", "first"), ("test36", "second")]  # fmt: skip
+        ("test35", "first"), ("test35", "second"), ("test36", "first"), ("test36", "second"),
+        ("test37", "first"), ("test37", "second"), ("test38", "first"), ("test38", "second")]  # fmt: skip
     for _, version, a in found:
         assert a["model_vs_" + version] == 1.0 and a["model_where_agreed"] == 1.0
         assert a["critical_both_found"] == a["critical_both"]
