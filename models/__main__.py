@@ -68,6 +68,8 @@ def _rechoose_command(commands) -> None:
     rechoose.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
     rechoose.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
     rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
+    rechoose.add_argument("--against", type=Path, metavar="SHIPPED",
+                          help="with --held-pair: find at least the real critical posts this artifact finds there")
 
 
 def _answer_command(commands) -> None:
@@ -77,6 +79,8 @@ def _answer_command(commands) -> None:
     fit.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
     fit.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
     fit.add_argument("--write", action="store_true", help="write the head and silent_at into the artifact")
+    fit.add_argument("--against", type=Path, metavar="SHIPPED",
+                     help="leave no more posts needing a reply silent than this artifact does there")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -155,14 +159,24 @@ def _urgency_training(args) -> None:
         if bool(args.probes) == bool(args.held_pair):
             raise SystemExit("rechoose-thresholds: give either --probes or --held-pair")
         chosen = rechoose(args.probes) if args.probes else \
-            rechoose_on_pairs(args.data, args.artifact, args.held_pair, write=args.write)  # fmt: skip
+            rechoose_on_pairs(args.data, args.artifact, args.held_pair, args.write, _against(args))  # fmt: skip
         print(json.dumps(chosen, indent=2, sort_keys=True))
     elif args.command == "fit-answer":
         from models.answer_fit import fit_answer
         from triage.urgency import decide
 
-        print(json.dumps(fit_answer(args.data, args.artifact, args.held_pair, decide, write=args.write),
-                         indent=2, sort_keys=True))  # fmt: skip
+        print(json.dumps(fit_answer(args.data, args.artifact, args.held_pair, decide, write=args.write,
+                                    against=_against(args)), indent=2, sort_keys=True))  # fmt: skip
+
+
+def _against(args) -> dict | None:
+    """The shipped artifact's counts on the held pairs (``models.held_comparator``), where asked for."""
+    if not args.against:
+        return None
+    from models.held_comparator import on_held
+    from triage.urgency import decide
+
+    return on_held(args.data, args.against, args.held_pair, decide)
 
 
 def main(argv=None) -> int:

@@ -7,7 +7,8 @@ The artifact reads each held pair's real tweets and hand-written posts once, wit
 other pairs only (``cross_fitted``), and ``silent_at`` is the one of ``GRID`` with the best real-tweet
 tier accuracy among those that leave no more posts needing a reply silent than the artifact does
 without the head, on the real tweets and on the hand-written posts each (``choose_silent_at``; a tie
-goes to the higher value, the fewer silent). The head written is fitted on all the held rows. Rows
+goes to the higher value, the fewer silent); with ``--against`` the shipped version's counts on the same
+rows are limits too (``silent_limits``, history step 87). The head written is fitted on all the held rows. Rows
 the artifact reads as critical, and critical rows, are not fitted on: the head never decides those.
 """
 
@@ -108,26 +109,37 @@ def figures(read: Read, tiers: list[str]) -> dict:
     return out
 
 
-def choose_silent_at(read: Read, probabilities: np.ndarray, decide) -> tuple[float | None, dict, dict]:
+def silent_limits(without: dict, against: dict | None = None) -> dict:
+    """How many posts needing a reply the head may leave silent, real and hand-written: no more than the
+    artifact without the head, nor (``against``, history step 87) than the shipped version."""
+    keys = ("real_silent", "written_silent")
+    return {key: min(without[key], against[key]) if against else without[key] for key in keys}
+
+
+def choose_silent_at(read: Read, probabilities: np.ndarray, decide,
+                     against: dict | None = None) -> tuple[float | None, dict, dict]:  # fmt: skip
     """``silent_at`` by the module's rule, the figures at each value of ``GRID`` and without the head."""
     without = figures(read, decided(read, decide))
+    limits = silent_limits(without, against)
     table = {}
     for silent_at in GRID:
         answers = [answer.answer(dict(zip(answer.ANSWER_TIERS, row, strict=True)), silent_at) for row in probabilities]
         table[silent_at] = figures(read, decided(read, decide, answers))
-    allowed = [s for s, f in table.items() if f["real_silent"] <= without["real_silent"]
-               and f["written_silent"] <= without["written_silent"]]  # fmt: skip
+    allowed = [s for s, f in table.items() if all(f[key] <= limit for key, limit in limits.items())]
     best = max(allowed, key=lambda s: (table[s]["real_accuracy"], s), default=None)
     return best, table, without
 
 
-def fit_answer(data_dir: Path, artifact_dir: Path, numbers: list[int], decide, write: bool = False) -> dict:
-    """Choose ``silent_at`` and fit the head on held pairs ``numbers``; ``write``: into the artifact."""
+def fit_answer(data_dir: Path, artifact_dir: Path, numbers: list[int], decide, write: bool = False,
+               against: dict | None = None) -> dict:  # fmt: skip
+    """Choose ``silent_at`` and fit the head on held pairs ``numbers``; ``write``: into the artifact;
+    ``against``: the shipped version's counts there (``models.held_comparator``)."""
     read = read_pairs(data_dir, artifact_dir, numbers)
     base = decided(read, decide)
-    silent_at, table, without = choose_silent_at(read, cross_fitted(read, base), decide)
+    silent_at, table, without = choose_silent_at(read, cross_fitted(read, base), decide, against)
     chosen = {"silent_at": silent_at, "C": C, "held_out": read.source, "rows": len(read.truth),
               "without_head": without, "cross_fitted": {str(s): f for s, f in table.items()}}  # fmt: skip
+    chosen = {**chosen, "against": against} if against else chosen
     if silent_at is None:
         return {**chosen, "written": False, "why": "every silent_at leaves more posts needing a reply silent"}
     if write:

@@ -66,16 +66,22 @@ def rechoose(kept: Path) -> dict:
     return {**urgency_train.choose_thresholds(y, tier, critical, phrases, written), "rows": len(y)}
 
 
-def rechoose_on_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int], write: bool = False) -> dict:
+def rechoose_on_pairs(data_dir: Path, artifact_dir: Path, numbers: list[int], write: bool = False,
+                      against: dict | None = None) -> dict:  # fmt: skip
     """``held_pair_thresholds`` on spent test pairs ``numbers`` together, from the artifact's own branch and
-    heads, which must not have trained on them (history step 38); ``write``: into the artifact's meta."""
+    heads, which must not have trained on them (history step 38); ``write``: into the artifact's meta;
+    ``against``: the shipped version's counts there (``models.held_comparator``), whose real critical
+    posts found are the floor (history step 87)."""
     from models.classifier import build_classifier
 
     held = urgency_data.concat([read_held_pair(data_dir, number) for number in numbers])
     never_trained_on(load_heads(artifact_dir).meta.get("urgency", {}).get("sources", ""), held)
     clf = build_classifier(artifact_dir)
     heads = clf.heads
-    chosen = held_pair_thresholds(clf.encoder.urgency_view(), {"tier": heads.tier, "critical": heads.critical}, held)
+    floor = against["real_critical_found"] if against else None
+    chosen = held_pair_thresholds(clf.encoder.urgency_view(), {"tier": heads.tier, "critical": heads.critical}, held,
+                                  floor)  # fmt: skip
+    chosen = {**chosen, "against": against} if against else chosen
     if write:
         keys = ("critical_at", "evidence_at", "calm_at", "passages")
         heads.meta["urgency"].update({key: chosen[key] for key in keys}, thresholds_held_out=chosen)
@@ -110,13 +116,13 @@ def passage_gate(y, proba, critical, phrases, alone: list, chosen: dict) -> tupl
                                 [float(p) for p in critical], counts, critical_at, calm_at)  # fmt: skip
 
 
-def held_pair_thresholds(view, heads: dict, held: UrgencySet) -> dict:
+def held_pair_thresholds(view, heads: dict, held: UrgencySet, real_floor: int | None = None) -> dict:
     """``urgency_train.choose_thresholds`` on ``held`` (a spent test pair the branch and heads did not
     train on), from ``heads`` reading ``view``'s embeddings of it (history step 36)."""
     x = embed_cached(view, [normalize(t) for t in held.texts])
     chosen = urgency_train.choose_thresholds(held.tier, heads["tier"].probabilities(x),
                                              heads["critical"].probabilities(x), urgency_train.has_phrase(held.texts),
-                                             urgency_data.written_rows(held.groups))  # fmt: skip
+                                             urgency_data.written_rows(held.groups), real_floor)  # fmt: skip
     return {**chosen, "passages": None, "rows": len(held), "held_out": held.source}
 
 

@@ -13,7 +13,9 @@ and the spent test pairs, ``urgency_data.SPENT_PAIRS``); the pairs after those a
   head: the C whose out-of-fold probabilities give the best ``critical_at`` score.
 - ``critical_at``: a post is critical when P(critical) reaches it, whatever the tier head says.
   Chosen on the out-of-fold probabilities (``_critical_rank``, history step 34): recall is a floor and
-  calm posts called critical the thing to minimise, as the ship rule weighs them; then F2.
+  calm posts called critical the thing to minimise, as the ship rule weighs them; then F2. On held pairs
+  ``--against`` the shipped artifact, the real critical posts it finds there come between the two
+  (``real_floor``, ``models.held_comparator``, history step 87).
 - ``calm_at``: chosen with ``critical_at``, as a pair: where the tier head's P(low) + P(none) reaches it,
   the critical head alone does not make a post critical (``models.urgency_tier``). None: no gate.
 - ``evidence_at``: the lower P(critical) at which one of the built-in risk phrases (``models.signals``)
@@ -88,34 +90,38 @@ def tiers_from(proba: np.ndarray, critical: np.ndarray, critical_at: float, evid
                      for tiers, p, phrase in zip(rows, critical, phrases, strict=True)])  # fmt: skip
 
 
-def _critical_rank(y, tiers, written) -> tuple:
+def _critical_rank(y, tiers, written, real_floor: int | None = None) -> tuple:
     """How good a choice of thresholds is, as a tuple to maximise (history step 34): within MAX_FALSE_CRITICAL
     of the calm posts called critical; then the share of the hand-written critical posts found (of all
-    critical posts where none is hand-written) up to RECALL_FLOOR; then the fewest calm posts called
-    critical, hand-written and real; then F2 on critical."""
+    critical posts where none is hand-written) up to RECALL_FLOOR; with ``real_floor`` (history step 87),
+    then the real critical posts found, up to that many; then the fewest calm posts called critical,
+    hand-written and real; then F2 on critical."""
     calm, f2 = np.isin(y, CALM), float(fbeta_score(y == CRITICAL, tiers == CRITICAL, beta=2, zero_division=0))
     false_alarms = int(np.sum(tiers[calm] == CRITICAL))
     critical = (y == CRITICAL) & written if (written & (y == CRITICAL)).any() else y == CRITICAL
     found = float(np.mean(tiers[critical] == CRITICAL)) if critical.any() else 1.0
     within = not calm.any() or false_alarms <= MAX_FALSE_CRITICAL * calm.sum()
-    return (int(within), round(min(found, RECALL_FLOOR), 6), -false_alarms, round(f2, 6))
+    real_found = int(np.sum((tiers == CRITICAL) & (y == CRITICAL) & ~written))
+    real = () if real_floor is None else (min(real_found, real_floor),)
+    return (int(within), round(min(found, RECALL_FLOOR), 6), *real, -false_alarms, round(f2, 6))
 
 
 def _gate_order(calm_at: float | None) -> float:
     return 2.0 if calm_at is None else calm_at  # on ties, the gate that overrules least
 
 
-def choose_thresholds(y, proba, critical, phrases, written=None) -> dict:
+def choose_thresholds(y, proba, critical, phrases, written=None, real_floor: int | None = None) -> dict:
     """``critical_at`` and ``calm_at`` (``models.urgency_tier``) without phrases: the pair that ranks highest
-    (``_critical_rank``; ``written``: which rows are hand-written) (ties: the higher threshold, then the gate
-    that overrules least); then ``evidence_at`` (at most ``critical_at``) with the phrases, the same way.
+    (``_critical_rank``; ``written``: which rows are hand-written; ``real_floor``: how many real critical
+    posts to find before fewer false alarms count) (ties: the higher threshold, then the gate that
+    overrules least); then ``evidence_at`` (at most ``critical_at``) with the phrases, the same way.
     Returns the three and the ranks behind them."""
     none = np.zeros(len(y), dtype=bool)
     written = none if written is None else np.asarray(written, dtype=bool)
-    alone = {(t, u): _critical_rank(y, tiers_from(proba, critical, t, 1.0, none, u), written)
+    alone = {(t, u): _critical_rank(y, tiers_from(proba, critical, t, 1.0, none, u), written, real_floor)
              for u in CALM_GRID for t in THRESHOLD_GRID}  # fmt: skip
     critical_at, calm_at = max(alone, key=lambda k: (alone[k], k[0], _gate_order(k[1])))
-    helped = {t: _critical_rank(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at), written)
+    helped = {t: _critical_rank(y, tiers_from(proba, critical, critical_at, t, phrases, calm_at), written, real_floor)
               for t in THRESHOLD_GRID if t <= critical_at}  # fmt: skip
     evidence_at = max(helped, key=lambda t: (helped[t], t))
     scores = {"critical_at_rank": {f"{t}/{u}": list(r) for (t, u), r in alone.items()},

@@ -129,3 +129,25 @@ def test_refitting_the_heads_it_reads_drops_the_answer_head(tmp_path):
     heads.save(tmp_path)
     again = load_heads(tmp_path)
     assert again.answer is None and "answer" not in again.meta
+
+
+def test_against_the_shipped_version_the_head_silences_no_more_than_it_does():
+    """History step 87: the shipped version's counts on the held rows are limits too."""
+    assert answer_fit.silent_limits({"real_silent": 10, "written_silent": 5}, None) == \
+        {"real_silent": 10, "written_silent": 5}  # fmt: skip
+    assert answer_fit.silent_limits({"real_silent": 10, "written_silent": 5},
+                                    {"real_silent": 8, "written_silent": 9, "real_critical_found": 3}) == \
+        {"real_silent": 8, "written_silent": 5}  # fmt: skip
+    tiers = {"critical": 0.0, "high": 0.0, "normal": 0.0, "low": 0.0, "none": 1.0}
+    read_none = ModelUrgency(tiers, 0.0, "none", 0.9, critical_at=0.5, evidence_at=0.5)
+    prediction = Prediction(0.0, 0, False, np.zeros(4, dtype=np.float32), urgency=read_none)
+    truth = ["none"] * 6 + ["low"] * 2  # real and hand-written rows alternate: one low post of each
+    read = answer_fit.Read(["thanks"] * 8, [prediction] * 8, np.zeros((8, len(answer.FEATURES))), truth,
+                           np.zeros(8, dtype=int), np.tile([True, False], 4), "synthetic")  # fmt: skip
+    probabilities = np.array([[0.0, 0.0, 0.4, 0.6]] * 8)  # P(none) 0.6 for every row
+    chosen, table, without = answer_fit.choose_silent_at(read, probabilities, decide)
+    assert (without["real_silent"], without["written_silent"]) == (1, 1)
+    assert chosen == 0.6  # silencing all is the most accurate, and no worse than without the head
+    shipped = {"real_silent": 0, "written_silent": 0, "real_critical_found": 0}
+    chosen, table, _ = answer_fit.choose_silent_at(read, probabilities, decide, shipped)
+    assert chosen == 0.95 and table[0.95]["real_silent"] == 0  # the shipped version answered both low posts

@@ -105,6 +105,50 @@ def test_the_recall_floor_comes_first_then_the_fewest_calm_posts_called_critical
     assert choose_thresholds(y, tier, critical, none, written)["critical_at"] == 0.6
 
 
+def test_a_real_floor_finds_the_shipped_versions_real_critical_posts_before_fewer_false_alarms():
+    """History step 87: on held pairs, as many real critical posts as the shipped version found there come
+    before fewer calm posts called critical."""
+    from models.urgency_train import choose_thresholds
+
+    y, tier, _ = _rows(65, 1000, 200)
+    tier[y == 4, 4], tier[y == 4, 1] = 0.05, 0.8  # no gate helps
+    critical = np.where(y == 0, 0.9, 0.1)
+    real_critical = np.flatnonzero(y == 0)[60:]
+    critical[real_critical] = 0.35  # five real critical posts the head rates low
+    critical[np.flatnonzero(y == 4)[:10]] = 0.4  # ten calm posts rated above them
+    written, none = y == 0, np.zeros(len(y), dtype=bool)
+    written[real_critical] = False
+    assert choose_thresholds(y, tier, critical, none, written)["critical_at"] == 0.9  # hand-written all found
+    chosen = choose_thresholds(y, tier, critical, none, written, real_floor=3)
+    assert chosen["critical_at"] == 0.35 and chosen["rank"][2] == 3  # the floor, at the cost of ten calm posts
+    assert choose_thresholds(y, tier, critical, none, written, real_floor=0)["critical_at"] == 0.9
+
+
+def test_the_shipped_versions_counts_on_held_pairs_are_those_the_report_gives():
+    from pathlib import Path
+
+    from models import urgency_eval
+    from models.classifier import load_classifier
+    from models.heads import ARTIFACT_DIR
+    from models.held_comparator import counts, on_held
+    from models.urgency_data import read_real, read_written, test_split, written_test
+    from triage.urgency import decide
+
+    assert counts(["critical", "critical", "low", "none"], ["critical", "high", "none", "none"]) == (1, 1)
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    with pytest.raises(ValueError, match="among the training rows"):  # the shipped version trained on pair 2
+        on_held(data, ARTIFACT_DIR, [2], decide)
+    got = on_held(data, ARTIFACT_DIR, [30], decide)
+    clf = load_classifier()
+    real, written = read_real(data, test_split(30)), read_written(written_test(30))
+    real_scores = urgency_eval.scores(real, urgency_eval.decided_tiers(clf, real.texts, decide))
+    written_scores = urgency_eval.scores(written, urgency_eval.decided_tiers(clf, written.texts, decide))
+    assert (got["pairs"], got["version"]) == ([30], clf.model_version)
+    assert got["real_critical_found"] == sum(found for found, _ in real_scores["per_harm"].values())
+    assert (got["real_silent"], got["written_silent"]) == \
+        (real_scores["answerable_left_silent"], written_scores["answerable_left_silent"])  # fmt: skip
+
+
 def test_cross_fitted_thresholds_come_from_probes_that_never_saw_the_row(written, monkeypatch, tmp_path, capsys):
     from models import urgency_recipe, urgency_train
     from models.__main__ import main
