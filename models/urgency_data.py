@@ -21,14 +21,14 @@ WRITTEN = DATA_DIR / "urgency_written.csv"
 WRITTEN_TRAIN = (WRITTEN, *(DATA_DIR / f"urgency_written_more_{part}.csv" for part in "abcdefghi"))
 WRITTEN_TEST = DATA_DIR / "urgency_test_written.csv"
 # Test pairs after the first: real split ``test{n}`` and ``urgency_test{n}_written.csv``, n = 2 .. LAST_PAIR.
-LAST_PAIR = 36
+LAST_PAIR = 38
 # Pairs FIRST_FRESH .. LAST_PAIR were committed before any model was scored on them, and a version is
-# decided on them together (history step 73): they are never held. Pairs after LAST_PAIR (37 and 38 since
-# history step 84) are committed for the next version and read by nothing until LAST_PAIR moves to them.
-FIRST_FRESH = 35
+# decided on them together (history step 73): they are never held. Pairs committed after LAST_PAIR (none
+# since history step 87) are for a later version and read by nothing until LAST_PAIR moves to them.
+FIRST_FRESH = 37
 # Pairs 1 .. SPENT_PAIRS were each scored by two versions and tell nothing fresh any more: from history
 # step 21 on, their rows are training rows (``spent_pairs``), and only the pairs after them test. Pairs after
-# SPENT_PAIRS and before FIRST_FRESH (22 to 34 since history step 83) are spent but trained no version: they
+# SPENT_PAIRS and before FIRST_FRESH (22 to 36 since history step 87) are spent but trained no version: they
 # may choose a next version's thresholds (``--held-pair``, history step 36) and fit its answer head
 # (``models.answer_fit``, history step 74).
 SPENT_PAIRS = 21
