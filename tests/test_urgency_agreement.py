@@ -87,7 +87,7 @@ def test_the_shipped_second_labelling_pairs_with_the_first():
                                                               "test29": 300, "test30": 300,
                                                               "test31": 300, "test32": 300, "test33": 300,
                                                               "test34": 300, "test35": 300, "test36": 300,
-                                                              "test37": 300, "test38": 300}
+                                                              "test37": 300, "test38": 300, "test39": 300, "test40": 300}
     assert all(a in TIER_LABELS and b in TIER_LABELS for r in rows.values() for _, a, b in r)
 
 
@@ -129,7 +129,8 @@ def test_the_report_matches_each_models_tiers_to_the_labels_by_key():
         ("test31", "first"), ("test31", "second"), ("test32", "first"), ("test32", "second"),
         ("test33", "first"), ("test33", "second"), ("test34", "first"), ("test34", "second"),
         ("test35", "first"), ("test35", "second"), ("test36", "first"), ("test36", "second"),
-        ("test37", "first"), ("test37", "second"), ("test38", "first"), ("test38", "second")]  # fmt: skip
+        ("test37", "first"), ("test37", "second"), ("test38", "first"), ("test38", "second"),
+        ("test39", "first"), ("test39", "second"), ("test40", "first"), ("test40", "second")]  # fmt: skip
     for _, version, a in found:
         assert a["model_vs_" + version] == 1.0 and a["model_where_agreed"] == 1.0
         assert a["critical_both_found"] == a["critical_both"]
