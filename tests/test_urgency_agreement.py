@@ -87,7 +87,8 @@ def test_the_shipped_second_labelling_pairs_with_the_first():
                                                               "test29": 300, "test30": 300,
                                                               "test31": 300, "test32": 300, "test33": 300,
                                                               "test34": 300, "test35": 300, "test36": 300,
-                                                              "test37": 300, "test38": 300, "test39": 300, "test40": 300}
+                                                              "test37": 300, "test38": 300, "test39": 300,
+                                                              "test40": 300}
     assert all(a in TIER_LABELS and b in TIER_LABELS for r in rows.values() for _, a, b in r)
 
 
