@@ -65,22 +65,24 @@ def _rechoose_command(commands) -> None:
     rechoose.add_argument("--probes", type=Path, help="a train-urgency --keep-probes file")
     rechoose.add_argument("--held-pair", type=int, action="append", default=[], metavar="N",
                           help="instead: the artifact's own probabilities on spent test pair N (repeatable)")
-    rechoose.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
-    rechoose.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
-    rechoose.add_argument("--write", action="store_true", help="with --held-pair: write them into the artifact")
-    rechoose.add_argument("--against", type=Path, metavar="SHIPPED",
-                          help="with --held-pair: find at least the real critical posts this artifact finds there")
+    _held_pair_options(rechoose, "with --held-pair: write them into the artifact",
+                       "with --held-pair: find at least the real critical posts this artifact finds there")  # fmt: skip
 
 
 def _answer_command(commands) -> None:
     fit = commands.add_parser("fit-answer", help="fit the answer head (models.answer) on spent test pairs")
     fit.add_argument("--held-pair", type=int, action="append", required=True, metavar="N",
                      help="a spent test pair the artifact never trained on (repeatable; each is held out in turn)")
-    fit.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
-    fit.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
-    fit.add_argument("--write", action="store_true", help="write the head and silent_at into the artifact")
-    fit.add_argument("--against", type=Path, metavar="SHIPPED",
-                     help="leave no more posts needing a reply silent than this artifact does there")
+    _held_pair_options(fit, "write the head and silent_at into the artifact",
+                       "leave no more posts needing a reply silent than this artifact does there")
+
+
+def _held_pair_options(command, write: str, against: str) -> None:
+    """The options the commands that choose on held pairs share: which artifact, the data, --write, --against."""
+    command.add_argument("--artifact", type=Path, default=ARTIFACT_DIR)
+    command.add_argument("--data", type=Path, default=Path("../shared/data"), help="../shared/data")
+    command.add_argument("--write", action="store_true", help=write)
+    command.add_argument("--against", type=Path, metavar="SHIPPED", help=against)
 
 
 def _parser() -> argparse.ArgumentParser:
